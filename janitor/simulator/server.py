@@ -1,0 +1,310 @@
+"""The HTTP side: a threaded HTTP/1.1 server on loopback that authenticates, injects faults,
+rate-limits, records every request, dispatches to the route registry and paginates listings."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from email.utils import formatdate
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from janitor.simulator.pagination import paginate
+from janitor.simulator.routes import dispatch
+from janitor.simulator.routing import ApiError, Context, Listing
+from janitor.simulator.state import TOKEN_RECORDS, Instance, Token
+
+API_PREFIX = "/api/v4"
+_WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_REASONS = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedRequest:
+    method: str
+    path: str  # decoded, after /api/v4
+    query: dict[str, list[str]]
+    status: int
+    token_name: str | None
+
+
+@dataclass(slots=True)
+class _PathFailure:
+    pattern: re.Pattern[str]
+    status: int
+    remaining: int | None
+
+
+class Faults:
+    """Failures injected before a request reaches its route. Seeded, so runs repeat."""
+
+    def __init__(self, seed: int = 0) -> None:
+        self.error_rate = 0.0
+        self._random = random.Random(seed)
+        self._lock = threading.Lock()
+        self._bursts: list[int] = []  # retry-after seconds, one per request still to refuse
+        self._paths: list[_PathFailure] = []
+
+    def burst_429(self, n: int = 3, retry_after: int = 1) -> None:
+        with self._lock:
+            self._bursts.extend([retry_after] * n)
+
+    def fail_paths(self, pattern: str, status: int = 500, times: int | None = None) -> None:
+        with self._lock:
+            self._paths.append(_PathFailure(re.compile(pattern), status, times))
+
+    def clear(self) -> None:
+        with self._lock:
+            self.error_rate = 0.0
+            self._bursts.clear()
+            self._paths.clear()
+
+    def pick(self, path: str) -> tuple[int, int | None] | None:
+        """The (status, retry_after) to answer instead of serving `path`, if any."""
+        with self._lock:
+            if self._bursts:
+                return 429, self._bursts.pop(0)
+            for failure in self._paths:
+                if failure.remaining != 0 and failure.pattern.search(path):
+                    if failure.remaining is not None:
+                        failure.remaining -= 1
+                    return failure.status, None
+            if self.error_rate and self._random.random() < self.error_rate:
+                return self._random.choice((500, 502, 503)), None
+        return None
+
+
+@dataclass(slots=True)
+class _Window:
+    start: float
+    count: int = 0
+
+
+@dataclass(slots=True)
+class RateLimiter:
+    """Fixed 60-second windows per token; /projects/:id/jobs counts in its own bucket, as the
+    application limit of 600 calls per minute (doc/administration/settings/user_and_ip_rate_limits.md)."""
+
+    per_minute: int | None
+    jobs_per_minute: int | None
+    windows: dict[tuple[str, str], _Window] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def check(self, token: str, jobs: bool) -> tuple[dict[str, str], ApiError | None]:
+        now = time.time()
+        headers: dict[str, str] = {}
+        error: ApiError | None = None
+        with self.lock:
+            if self.per_minute is not None:
+                window = self._count(token, "api", now)
+                reset = int(window.start + 60)
+                # RateLimit-* headers on every request (user_and_ip_rate_limits.md)
+                headers = {
+                    "RateLimit-Name": "throttle_authenticated_api",
+                    "RateLimit-Limit": str(self.per_minute),
+                    "RateLimit-Observed": str(window.count),
+                    "RateLimit-Remaining": str(max(0, self.per_minute - window.count)),
+                    "RateLimit-Reset": str(reset),
+                }
+                if window.count > self.per_minute:
+                    headers["Retry-After"] = str(max(1, reset - int(now)))
+                    headers["RateLimit-ResetTime"] = formatdate(reset, usegmt=True)
+                    error = ApiError(429, "Retry later\n", text=True)
+            if error is None and jobs and self.jobs_per_minute is not None:
+                window = self._count(token, "jobs", now)
+                if window.count > self.jobs_per_minute:
+                    # Application limits are not in the RateLimit-* headers but still answer 429
+                    # (same doc; body from GitLab's jobs request spec). Retry-After is added so
+                    # clients back off for the rest of the window.
+                    headers = {**headers, "Retry-After": str(max(1, int(window.start + 60 - now)))}
+                    error = ApiError(429, {"message": {
+                        "error": "This endpoint has been requested too many times. Try again later."}})
+        return headers, error
+
+    def _count(self, token: str, bucket: str, now: float) -> _Window:
+        window = self.windows.get((token, bucket))
+        if window is None or now - window.start >= 60:
+            window = self.windows[(token, bucket)] = _Window(now)
+        window.count += 1
+        return window
+
+
+_JOBS_PATH = re.compile(r"^/projects/[^/]+/jobs")
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:  # requests are in Simulator.requests
+        pass
+
+    def do_GET(self) -> None:
+        self._handle("GET")
+
+    def do_POST(self) -> None:
+        self._handle("POST")
+
+    def do_PUT(self) -> None:
+        self._handle("PUT")
+
+    def do_DELETE(self) -> None:
+        self._handle("DELETE")
+
+    def _handle(self, method: str) -> None:
+        sim = self.server.simulator
+        length = int(self.headers.get("Content-Length") or 0)
+        if length:
+            self.rfile.read(length)  # bodies are not needed by any simulated endpoint
+        split = urlsplit(self.path)
+        raw_path = split.path[len(API_PREFIX):] if split.path.startswith(API_PREFIX) else split.path
+        raw_path = raw_path.rstrip("/") or "/"
+        query = parse_qs(split.query, keep_blank_values=True)
+        token = self._token()
+        if sim.latency:
+            time.sleep(sim.latency)
+        status, body, headers = self._answer(sim, method, raw_path, split.path, query, token)
+        sim.record(RecordedRequest(method, unquote(raw_path), query, status,
+                                   token.name if token else None))
+        self._send(status, body, headers)
+
+    def _token(self) -> Token | None:
+        secret = self.headers.get("PRIVATE-TOKEN")
+        if not secret:
+            auth = self.headers.get("Authorization", "")
+            if auth.lower().startswith("bearer "):
+                secret = auth[7:].strip()
+        return TOKEN_RECORDS.get(secret or "")
+
+    def _answer(self, sim: Simulator, method: str, raw_path: str, full_path: str,
+                query: dict[str, list[str]], token: Token | None) -> tuple[int, Any, dict[str, str]]:
+        headers: dict[str, str] = {}
+        try:
+            if not full_path.startswith(API_PREFIX):
+                raise ApiError(404, {"error": "404 Not Found"})
+            fault = sim.faults.pick(unquote(raw_path))
+            if fault is not None:
+                status, retry_after = fault
+                if status == 429:
+                    headers["Retry-After"] = str(retry_after or 1)
+                    raise ApiError(429, "Retry later\n", text=True)
+                raise ApiError(status, {"message": f"{status} {_REASONS.get(status, 'Error')}"})
+            if token is None:
+                # doc/api/rest/authentication.md: missing or invalid token -> 401
+                raise ApiError(401, {"message": "401 Unauthorized"})
+            if sim.limiter is not None:
+                limit_headers, limited = sim.limiter.check(token.secret, bool(_JOBS_PATH.match(raw_path)))
+                headers.update(limit_headers)
+                if limited:
+                    raise limited
+            if method in _WRITE_METHODS and not token.can_write():
+                # insufficient_scope body, doc/api/rest/authentication.md (errors.md, "403")
+                raise ApiError(403, {
+                    "error": "insufficient_scope",
+                    "error_description": "The request requires higher privileges than provided by "
+                                         "the access token.",
+                    "scope": "api",
+                })
+            host = self.headers.get("Host") or f"127.0.0.1:{sim.port}"
+            ctx = Context(sim.instance, method, {}, query, token, f"http://{host}")
+            with sim.instance.lock:
+                result = dispatch(ctx, raw_path)
+                if isinstance(result, Listing):
+                    body, page_headers = paginate(result, query, f"http://{host}{full_path}")
+                    headers.update(page_headers)
+                    return 200, body, headers
+            return result.status, result.body, headers
+        except ApiError as error:
+            return error.status, (error.body if not error.text else str(error.body)), headers
+        except Exception:  # a simulator bug must look like GitLab's 500, not a dropped connection
+            return 500, {"message": "500 Internal Server Error"}, headers
+
+    def _send(self, status: int, body: Any, headers: dict[str, str]) -> None:
+        if status == 204 or body is None:
+            payload, content_type = b"", None
+        elif isinstance(body, str):
+            payload, content_type = body.encode(), "text/plain; charset=utf-8"
+        else:
+            payload, content_type = json.dumps(body, separators=(",", ":")).encode(), "application/json"
+        self.send_response(status)
+        if content_type:
+            self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(payload)))
+        self.send_header("Cache-Control", "no-cache")
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        if payload:
+            self.wfile.write(payload)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def __init__(self, simulator: Simulator, port: int) -> None:
+        self.simulator = simulator
+        super().__init__(("127.0.0.1", port), _Handler)
+
+
+class Simulator:
+    """Serves `instance` on 127.0.0.1 in background threads; use as a context manager."""
+
+    def __init__(self, instance: Instance, latency: float = 0.0, port: int = 0) -> None:
+        self.instance = instance
+        self.latency = latency
+        self.faults = Faults(instance.seed)
+        self.limiter: RateLimiter | None = None
+        self.requests: list[RecordedRequest] = []
+        self._requests_lock = threading.Lock()
+        self._server = _Server(self, port)
+        self.port: int = self._server.server_address[1]
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def rate_limit(self, per_minute: int | None = 2000, jobs_per_minute: int | None = 600) -> None:
+        """Turn on GitLab-style rate limits; `rate_limit(None, None)` turns them off."""
+        if per_minute is None and jobs_per_minute is None:
+            self.limiter = None
+        else:
+            self.limiter = RateLimiter(per_minute, jobs_per_minute)
+
+    def record(self, request: RecordedRequest) -> None:
+        with self._requests_lock:
+            self.requests.append(request)
+
+    def reset_requests(self) -> None:
+        with self._requests_lock:
+            self.requests.clear()
+
+    def start(self) -> Simulator:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._server.serve_forever, name="gitlab-sim",
+                                            daemon=True)
+            self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        self._server.serve_forever()
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._server.shutdown()
+            self._thread.join()
+            self._thread = None
+        self._server.server_close()
+
+    def __enter__(self) -> Simulator:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()

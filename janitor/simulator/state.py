@@ -1,0 +1,243 @@
+"""The simulator's data model: compact records that are rendered to GitLab JSON only when served.
+
+A million jobs must fit in well under 1.5 GB, so records use slots, times are integer epoch
+milliseconds, and anything derivable (durations, URLs, the artifacts list) is computed at render time.
+Later resource families (branches, tags, registries ...) hang their own records off
+`Project.collections` without changing this module.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+# Job and pipeline statuses as GitLab names them (doc/api/jobs.md, doc/api/pipelines.md).
+FINISHED_STATUSES = frozenset({"success", "failed", "canceled", "skipped"})
+JOB_SCOPES = frozenset(
+    {"created", "pending", "running", "failed", "success", "canceled", "skipped",
+     "waiting_for_resource", "manual"}
+)
+
+
+def iso(ms: int | None) -> str | None:
+    """Epoch milliseconds as GitLab's UTC timestamp format, e.g. 2015-12-24T15:51:21.880Z."""
+    if ms is None:
+        return None
+    seconds, millis = divmod(ms, 1000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{millis:03d}Z"
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: int
+    username: str
+    name: str
+    is_admin: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """A personal access token. `access_level` is the role the user has on every project."""
+
+    name: str
+    secret: str
+    user: User
+    scopes: tuple[str, ...]
+    access_level: int
+    id: int
+
+    def can_write(self) -> bool:
+        return "api" in self.scopes
+
+
+ROOT = User(1, "root", "Administrator", True)
+READER = User(2, "janitor-reader", "Janitor Reader", False)
+DEVELOPER = User(3, "dev", "Dee Veloper", False)
+
+MAINTAINER, OWNER, DEVELOPER_ROLE, REPORTER = 40, 50, 30, 20
+
+# Public test strings, not secrets: the simulator only ever listens on loopback.
+TOKENS: dict[str, str] = {
+    "admin": "glpat-sim-admin-api",
+    "read": "glpat-sim-read-api",
+    "developer": "glpat-sim-developer-api",
+}
+TOKEN_RECORDS: dict[str, Token] = {
+    TOKENS["admin"]: Token("admin", TOKENS["admin"], ROOT, ("api",), OWNER, 101),
+    TOKENS["read"]: Token("read", TOKENS["read"], READER, ("read_api",), REPORTER, 102),
+    TOKENS["developer"]: Token("developer", TOKENS["developer"], DEVELOPER, ("api",), DEVELOPER_ROLE, 103),
+}
+
+
+@dataclass(slots=True, eq=False)
+class Group:
+    id: int
+    name: str
+    path: str
+    full_path: str
+    parent: Group | None
+    created_at: int
+    description: str = ""
+
+    @property
+    def full_name(self) -> str:
+        return self.full_path.replace("/", " / ")
+
+
+@dataclass(slots=True, eq=False)
+class Pipeline:
+    id: int
+    iid: int
+    project_id: int
+    ref: str
+    tag: bool
+    sha: str
+    before_sha: str
+    status: str
+    source: str
+    created_at: int
+    updated_at: int
+    started_at: int | None
+    finished_at: int | None
+    jobs: list[Job] = field(default_factory=list)
+
+
+@dataclass(slots=True, eq=False)
+class Job:
+    """One CI job. Artifact sizes of 0 mean "absent"; metadata exists exactly when the archive does."""
+
+    id: int
+    pipeline: Pipeline
+    name: str
+    stage: str
+    status: str
+    created_at: int
+    started_at: int | None
+    finished_at: int | None
+    archive_size: int
+    metadata_size: int
+    trace_size: int
+    junit_size: int
+    expire_at: int | None
+    erased_at: int | None = None
+
+    @property
+    def artifacts_size(self) -> int:
+        return self.archive_size + self.metadata_size + self.trace_size + self.junit_size
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINISHED_STATUSES
+
+
+@dataclass(slots=True, eq=False)
+class Project:
+    id: int
+    name: str
+    path: str
+    namespace: Group
+    created_at: int
+    last_activity_at: int
+    description: str
+    archived: bool
+    repository_size: int
+    commit_count: int
+    default_branch: str = "main"
+    job_artifacts_size: int = 0
+    pipelines: list[Pipeline] = field(default_factory=list)  # ascending id
+    jobs: list[Job] = field(default_factory=list)  # ascending id
+    # Room for later resource families: "branches", "tags", "releases", ... -> their records.
+    collections: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def path_with_namespace(self) -> str:
+        return f"{self.namespace.full_path}/{self.path}"
+
+    @property
+    def name_with_namespace(self) -> str:
+        return f"{self.namespace.full_name} / {self.name}"
+
+
+@dataclass(slots=True, eq=False)
+class Instance:
+    """Everything the simulated GitLab knows. Mutated in place by DELETE/POST under `lock`."""
+
+    now: int
+    seed: int
+    groups: dict[int, Group] = field(default_factory=dict)
+    projects: dict[int, Project] = field(default_factory=dict)  # insertion order = ascending id
+    pipelines: dict[int, Pipeline] = field(default_factory=dict)
+    jobs: dict[int, Job] = field(default_factory=dict)
+    lock: threading.RLock = field(default_factory=threading.RLock)
+    groups_by_path: dict[str, Group] = field(default_factory=dict)
+    projects_by_path: dict[str, Project] = field(default_factory=dict)
+
+    def add_group(self, group: Group) -> None:
+        self.groups[group.id] = group
+        self.groups_by_path[group.full_path] = group
+
+    def add_project(self, project: Project) -> None:
+        self.projects[project.id] = project
+        self.projects_by_path[project.path_with_namespace] = project
+
+    def add_pipeline(self, project: Project, pipeline: Pipeline) -> None:
+        project.pipelines.append(pipeline)
+        self.pipelines[pipeline.id] = pipeline
+        for job in pipeline.jobs:
+            project.jobs.append(job)
+            self.jobs[job.id] = job
+            project.job_artifacts_size += job.artifacts_size
+
+    def project(self, ref: str) -> Project | None:
+        """A project by numeric id or full path (already URL-decoded)."""
+        if ref.isdigit():
+            return self.projects.get(int(ref))
+        return self.projects_by_path.get(ref)
+
+    def group(self, ref: str) -> Group | None:
+        if ref.isdigit():
+            return self.groups.get(int(ref))
+        return self.groups_by_path.get(ref)
+
+    def descendants(self, group: Group) -> list[Group]:
+        prefix = group.full_path + "/"
+        return [g for g in self.groups.values() if g.full_path.startswith(prefix)]
+
+    def delete_job_artifacts(self, job: Job, keep_trace: bool) -> None:
+        project = self.projects[job.pipeline.project_id]
+        before = job.artifacts_size
+        job.archive_size = job.metadata_size = job.junit_size = 0
+        if not keep_trace:
+            job.trace_size = 0
+        project.job_artifacts_size -= before - job.artifacts_size
+
+    def delete_pipeline(self, pipeline: Pipeline) -> None:
+        project = self.projects[pipeline.project_id]
+        gone = {job.id for job in pipeline.jobs}
+        for job in pipeline.jobs:
+            project.job_artifacts_size -= job.artifacts_size
+            del self.jobs[job.id]
+        project.jobs = [job for job in project.jobs if job.id not in gone]
+        project.pipelines.remove(pipeline)
+        del self.pipelines[pipeline.id]
+
+    def page_count(self, path: str, per_page: int = 100, **filters: Any) -> int:
+        """How many pages a GET listing of `path` needs at `per_page` (at least 1).
+
+        Filters are query parameters; a list value becomes a repeated `name[]` parameter.
+        """
+        from janitor.simulator.routes import count_rows  # the routes import this module
+
+        query: dict[str, list[str]] = {}
+        for key, value in filters.items():
+            if isinstance(value, (list, tuple)):
+                query[f"{key}[]"] = [str(v) for v in value]
+            elif isinstance(value, bool):
+                query[key] = ["true" if value else "false"]
+            else:
+                query[key] = [str(value)]
+        rows = count_rows(self, path, query)
+        per_page = max(1, min(per_page, 100))
+        return max(1, -(-rows // per_page))
