@@ -31,7 +31,7 @@ _PROJECT_SETTINGS: dict[str, Any] = {
     "squash_option": "default_off", "auto_devops_enabled": False, "auto_devops_deploy_strategy": "continuous",
     "approvals_before_merge": 0, "mirror": False, "mirror_user_id": None, "mirror_trigger_builds": False,
     "only_mirror_protected_branches": False, "mirror_overwrites_diverged_branches": False,
-    "external_authorization_classification_label": None, "packages_enabled": True, "empty_repo": False,
+    "external_authorization_classification_label": "", "packages_enabled": True, "empty_repo": False,
     "service_desk_enabled": False, "service_desk_address": None, "autoclose_referenced_issues": True,
     "suggestion_commit_message": None, "enforce_auth_checks_on_uploads": True,
     "merge_commit_template": None, "squash_commit_template": None,
@@ -85,7 +85,7 @@ def render_project(project: Project, ctx: Context, statistics: bool = False, sim
         "permissions": {"project_access": access, "group_access": access},
         "container_expiration_policy": {
             "cadence": "1d", "enabled": False, "keep_n": 10, "older_than": "90d", "name_regex": ".*",
-            "name_regex_delete": None, "name_regex_keep": None,
+            "name_regex_delete": None, "name_regex_keep": r"^v\d+\.\d+\.\d+$",
             "next_run_at": iso(ctx.instance.now + 86_400_000),
         },
         "ci_id_token_sub_claim_components": ["project_path", "ref_type", "ref"],
@@ -96,9 +96,9 @@ def render_project(project: Project, ctx: Context, statistics: bool = False, sim
             "events": f"{api}/events", "members": f"{api}/members", "cluster_agents": f"{api}/cluster_agents",
         },
     }
+    data.update(_PROJECT_SETTINGS)
     if simple:
         return {key: data[key] for key in _SIMPLE_FIELDS}
-    data.update(_PROJECT_SETTINGS)
     if statistics:
         data["statistics"] = render_statistics(project)
     return data
