@@ -191,7 +191,7 @@ class _Handler(BaseHTTPRequestHandler):
             if fault is not None:
                 status, retry_after = fault
                 if status == 429:
-                    headers["Retry-After"] = str(retry_after or 1)
+                    headers["Retry-After"] = str(1 if retry_after is None else retry_after)
                     raise ApiError(429, "Retry later\n", text=True)
                 raise ApiError(status, {"message": f"{status} {_REASONS.get(status, 'Error')}"})
             if token is None:
@@ -288,8 +288,8 @@ class Simulator:
 
     def start(self) -> Simulator:
         if self._thread is None:
-            self._thread = threading.Thread(target=self._server.serve_forever, name="gitlab-sim",
-                                            daemon=True)
+            self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
+                                            name="gitlab-sim", daemon=True)
             self._thread.start()
         return self
 
