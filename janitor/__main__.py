@@ -1,0 +1,3 @@
+from janitor.cli import main
+
+raise SystemExit(main())

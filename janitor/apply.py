@@ -1,0 +1,225 @@
+"""apply: carry out exactly what a sealed plan lists, re-checking each item first.
+
+Refuses (exit 3) a plan whose digest does not match, that was made for another GitLab, that is older than
+--max-age or reaches outside --scope. Each item is re-read; if its fingerprint changed or it became
+protected it is skipped with the reason. A 404 counts as already gone. A failure is recorded and the run
+goes on. Every outcome is appended to the journal as it happens; a second run with the same journal
+skips what is done. Without --yes the same path runs with deletion switched off.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import IO, Any
+
+from janitor.errors import ApiError, AuthError, NotFound, SafetyRefusal, Unreachable, UsageError
+from janitor.gitlab_api import GitLabAPI
+from janitor.model import PlanItem, format_time
+from janitor.plan_file import LoadedPlan
+from janitor.policy.model import path_covers
+from janitor.resources import KINDS
+from janitor.resources.base import RecheckFailed
+
+DELETED, GONE, SKIPPED, FAILED, WOULD_DELETE = "deleted", "gone", "skipped", "failed", "would delete"
+FINAL = {DELETED, GONE, SKIPPED}
+
+
+@dataclass(frozen=True)
+class ApplyOptions:
+    yes: bool
+    journal: Path | None
+    max_age: timedelta
+    expect_digest: str | None = None
+    scope_lock: str | None = None
+    concurrency: int = 8
+
+
+@dataclass(frozen=True)
+class Outcome:
+    item: PlanItem
+    status: str
+    reason: str = ""
+
+
+@dataclass
+class ApplySummary:
+    outcomes: list[Outcome] = field(default_factory=list)
+    resumed: int = 0
+    dry_run: bool = True
+
+    def counts(self) -> Counter[str]:
+        return Counter(o.status for o in self.outcomes)
+
+    def bytes_by_resource(self) -> Counter[str]:
+        freed: Counter[str] = Counter()
+        for o in self.outcomes:
+            if o.status in (DELETED, WOULD_DELETE):
+                freed[o.item.resource] += o.item.bytes
+        return freed
+
+    @property
+    def failed(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.status == FAILED]
+
+
+def verify(plan: LoadedPlan, gitlab_url: str, options: ApplyOptions, now: datetime) -> None:
+    if options.expect_digest and options.expect_digest != plan.digest:
+        raise SafetyRefusal(
+            f"The plan's digest {plan.digest} is not the approved one ({options.expect_digest}).",
+            "Apply only the plan that was reviewed; re-run plan if the inventory changed.",
+        )
+    if plan.gitlab_url.rstrip("/") != gitlab_url.rstrip("/"):
+        raise SafetyRefusal(
+            f"The plan was made for {plan.gitlab_url}, but GITLAB_URL is {gitlab_url}.",
+            "A plan only applies to the GitLab it was collected from. Nothing was deleted.",
+        )
+    age = now - plan.created_at
+    if age > options.max_age:
+        raise SafetyRefusal(
+            f"The plan's inventory was collected {age.days}d {age.seconds // 3600}h ago, "
+            f"more than --max-age {options.max_age}.",
+            "Collect and plan again so the plan reflects what is there now. Nothing was deleted.",
+        )
+    if age < -timedelta(minutes=10):
+        raise SafetyRefusal("The plan is dated in the future; this machine's clock or the plan is wrong.")
+    if options.scope_lock:
+        outside = sorted({i.project_path for i in plan.items if not path_covers(options.scope_lock.strip("/"),
+                                                                                 i.project_path)})
+        if outside or (plan.scope_lock and not path_covers(options.scope_lock.strip("/"), plan.scope_lock)):
+            raise SafetyRefusal(
+                f"The plan reaches outside --scope {options.scope_lock}: {', '.join(outside[:10]) or plan.scope_lock}",
+                "Nothing was deleted.",
+            )
+    unknown = sorted({i.resource for i in plan.items if i.resource not in KINDS})
+    if unknown:
+        raise UsageError(f"The plan has resource kinds this janitor does not know: {', '.join(unknown)}.")
+
+
+class Journal:
+    """JSON lines: a header naming the plan's digest, then one line per finished item, fsynced."""
+
+    def __init__(self, path: Path, digest: str) -> None:
+        self.path = path
+        self.done: dict[str, str] = {}
+        self._lock = threading.Lock()
+        if path.exists():
+            self._load(digest)
+        self._handle: IO[str] = open(path, "a", encoding="utf-8")  # noqa: SIM115 (closed in close())
+        if path.stat().st_size == 0:
+            self._write({"journal": "gitlab-janitor", "plan_digest": digest})
+
+    def _load(self, digest: str) -> None:
+        with open(self.path, encoding="utf-8") as handle:
+            lines = handle.read().splitlines()
+        records = []
+        for number, line in enumerate(lines, start=1):
+            try:
+                records.append(json.loads(line))
+            except ValueError:
+                if number == len(lines):
+                    continue  # the run was killed mid-line: that item was not recorded, so it is re-checked
+                raise UsageError(f"{self.path}:{number} is not a journal line.") from None
+        if records and records[0].get("plan_digest") != digest:
+            raise SafetyRefusal(
+                f"The journal {self.path} belongs to another plan ({records[0].get('plan_digest')}).",
+                "Use a new --journal for a new plan.",
+            )
+        for record in records[1:]:
+            if record.get("status") in FINAL:
+                self.done[record["item"]] = record["status"]
+        if lines and not lines[-1].endswith("}"):
+            with open(self.path, "a", encoding="utf-8") as handle:
+                handle.write("\n")
+
+    def _write(self, record: dict[str, Any]) -> None:
+        with self._lock:
+            self._handle.write(json.dumps(record, sort_keys=True) + "\n")
+            self._handle.flush()
+            os.fsync(self._handle.fileno())
+
+    def record(self, outcome: Outcome) -> None:
+        self._write({"item": outcome.item.id, "status": outcome.status, "reason": outcome.reason,
+                     "at": format_time(datetime.now(timezone.utc))})
+
+    def close(self) -> None:
+        self._handle.close()
+
+
+def apply_plan(plan: LoadedPlan, api: GitLabAPI, options: ApplyOptions,
+               on_outcome: Callable[[Outcome], None] = lambda o: None) -> ApplySummary:
+    verify(plan, api.connection.url, options, datetime.now(timezone.utc))
+    api.check_token(needs_write=options.yes)
+    summary = ApplySummary(dry_run=not options.yes)
+    journal = Journal(options.journal, plan.digest) if (options.yes and options.journal) else None
+    todo = [i for i in plan.items if not (journal and i.id in journal.done)]
+    summary.resumed = len(plan.items) - len(todo)
+    cache: dict[Any, Any] = {}
+    lock = threading.Lock()
+    fatal: list[BaseException] = []
+
+    def one(item: PlanItem) -> None:
+        if fatal:
+            return
+        try:
+            outcome = _carry_out(api, item, cache, options.yes)
+        except (Unreachable, AuthError) as exc:
+            if isinstance(exc, AuthError) and exc.status == 403 and "scope" not in exc.message:
+                outcome = Outcome(item, FAILED, exc.message)
+            else:
+                fatal.append(exc)
+                return
+        if journal:
+            journal.record(outcome)
+        with lock:
+            summary.outcomes.append(outcome)
+            on_outcome(outcome)
+
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, options.concurrency), thread_name_prefix="apply") as pool:
+            list(pool.map(one, todo))
+    finally:
+        if journal:
+            journal.close()
+    if fatal:
+        raise fatal[0]
+    summary.outcomes.sort(key=lambda o: o.item.id)
+    return summary
+
+
+def _carry_out(api: GitLabAPI, item: PlanItem, cache: dict[Any, Any], really: bool) -> Outcome:
+    kind = KINDS[item.resource]
+    try:
+        kind.recheck(api, item, cache)
+    except NotFound:
+        return Outcome(item, GONE, "already gone")
+    except RecheckFailed as exc:
+        return Outcome(item, SKIPPED, str(exc))
+    except (Unreachable, AuthError):
+        raise
+    except ApiError as exc:
+        return Outcome(item, FAILED, f"re-check failed: {exc.message}")
+    if not really:
+        return Outcome(item, WOULD_DELETE, item.reason)
+    for attempt in range(3):
+        try:
+            kind.execute(api, item)
+            return Outcome(item, DELETED, item.reason)
+        except NotFound:
+            return Outcome(item, GONE, "already gone")
+        except (Unreachable, AuthError):
+            raise
+        except ApiError as exc:
+            if exc.status == 409 and attempt < 2:  # GitLab: "Action temporarily disabled" during a stats refresh
+                time.sleep(1 + attempt)
+                continue
+            return Outcome(item, FAILED, exc.message)
+    return Outcome(item, FAILED, "gave up after repeated 409 Conflict")

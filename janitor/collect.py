@@ -1,0 +1,195 @@
+"""collect: a read-only inventory of what the policy's rules need, from a bounded pool of workers.
+
+Listing the projects streams into the pool as it goes. A project whose listing fails is written marked
+incomplete (and nothing in it will be planned); errors no retry can fix (bad token, unreachable server)
+stop the run, and the partial files are removed, so no half inventory is ever left behind.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from janitor import __version__
+from janitor.errors import ApiError, AuthError, CollectIncomplete, NotFound, SafetyRefusal, Unreachable
+from janitor.gitlab_api import GitLabAPI
+from janitor.inventory import INCOMPLETE, InventoryWriter
+from janitor.model import Json, format_time
+from janitor.planner import in_scope
+from janitor.policy.model import Policy, scope_lock_violations
+from janitor.resources import KINDS
+from janitor.resources.base import CollectContext, ResourceKind
+
+GROUP_PROJECTS = "/groups/{group}/projects"
+PROJECTS = "/projects"
+PROJECT = "/projects/{project}"
+MERGE_REQUESTS = "/projects/{project}/merge_requests"
+
+
+@dataclass(frozen=True)
+class CollectOptions:
+    out: Path
+    shard: tuple[int, int] = (1, 1)
+    keep_going: bool = False
+    concurrency: int = 16
+    scope_lock: str | None = None
+
+
+@dataclass
+class Progress:
+    started: float = field(default_factory=time.monotonic)
+    listed: int = 0
+    listing_done: bool = False
+    done: int = 0
+    skipped: int = 0
+    incomplete: int = 0
+    requests: int = 0
+
+    @property
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+
+@dataclass
+class CollectResult:
+    projects: int
+    incomplete: list[str]
+    requests: int
+    elapsed: float
+    out: Path
+
+
+def project_stream(api: GitLabAPI, policy: Policy) -> Iterator[Json]:
+    """Every project the scope names, once each, with statistics so empty ones can be skipped."""
+    scope = policy.scope
+    params: dict[str, object] = {"statistics": "true"}
+    if not scope.archived:
+        params["archived"] = "false"
+    seen: set[int] = set()
+
+    def fresh(rows: Iterator[Json]) -> Iterator[Json]:
+        for row in rows:
+            if int(row["id"]) not in seen:
+                seen.add(int(row["id"]))
+                yield row
+
+    if scope.all:
+        # Keyset pagination: offset pagination of /projects stops at 50,000 rows (doc/api/rest/_index.md).
+        yield from fresh(api.list(PROJECTS, params, keyset="asc"))
+    for group in scope.groups:
+        yield from fresh(api.list(GROUP_PROJECTS, {**params, "include_subgroups": "true", "with_shared": "false"},
+                                  group=group))
+    for path in scope.projects:
+        yield from fresh(iter([api.get(PROJECT, {"statistics": "true"}, project=path)]))
+
+
+def collect(policy: Policy, api: GitLabAPI, options: CollectOptions,
+            on_progress: Callable[[Progress], None] = lambda p: None) -> CollectResult:
+    if options.scope_lock:
+        problems = scope_lock_violations(policy, options.scope_lock)
+        if problems:
+            raise SafetyRefusal(f"The policy reaches outside --scope {options.scope_lock}: " + "; ".join(problems),
+                                "Narrow the policy's scope, or run with a --scope that covers it.")
+    now = datetime.now(timezone.utc)
+    kinds = [KINDS[name] for name in sorted(policy.kinds())]
+    contexts = {k.name: CollectContext(now=now, actions=policy.actions_for(k.name)) for k in kinds}
+    index, total = options.shard
+    api.check_token(needs_write=False)
+    writer = InventoryWriter(options.out, format_time(now), {
+        "tool": f"gitlab-janitor {__version__}", "gitlab_url": api.connection.url,
+        "policy_digest": policy.digest, "kinds": [k.name for k in kinds],
+        "shard": f"{index}/{total}", "complete": False,
+    })
+    progress = Progress()
+    lock = threading.Lock()
+    last_report = [0.0]
+    incomplete: list[str] = []
+    fatal: list[BaseException] = []
+    slots = threading.Semaphore(options.concurrency * 2)
+
+    def report(force: bool = False) -> None:
+        progress.requests = api.requests
+        if force or time.monotonic() - last_report[0] >= 2.0:
+            last_report[0] = time.monotonic()
+            on_progress(progress)
+
+    def work(project: Json) -> None:
+        try:
+            if fatal:
+                return
+            entry, mrs = _collect_project(api, project, kinds, contexts)
+            with lock:
+                writer.add_project(entry)
+                for mr in mrs:
+                    writer.add_merge_request(mr)
+                progress.done += 1
+                if entry.get(INCOMPLETE):
+                    progress.incomplete += 1
+                    incomplete.append(f"{entry.get('path_with_namespace')}: {entry[INCOMPLETE]}")
+                report()
+        except BaseException as exc:
+            fatal.append(exc)
+        finally:
+            slots.release()
+
+    try:
+        with ThreadPoolExecutor(max_workers=options.concurrency, thread_name_prefix="collect") as pool:
+            for project in project_stream(api, policy):
+                if fatal:
+                    break
+                if int(project["id"]) % total != index - 1 or in_scope(policy, project):
+                    progress.skipped += 1
+                    continue
+                progress.listed += 1
+                slots.acquire()
+                pool.submit(work, project)
+            progress.listing_done = True
+        if fatal:
+            raise fatal[0]
+        writer.commit({"complete": not incomplete, "projects": progress.done, "incomplete": len(incomplete),
+                       "requests": api.requests})
+    except BaseException:
+        writer.abort()
+        raise
+    report(force=True)
+    result = CollectResult(progress.done, incomplete, api.requests, progress.elapsed, options.out)
+    if incomplete and not options.keep_going:
+        raise CollectIncomplete(
+            f"{len(incomplete)} of {progress.done} projects could not be listed completely:\n  "
+            + "\n  ".join(incomplete[:20]) + ("\n  ..." if len(incomplete) > 20 else ""),
+            f"The inventory in {options.out} marks them incomplete and plan will not touch them. "
+            "Re-run collect, or pass --keep-going to accept the inventory as it is.",
+        )
+    return result
+
+
+def _collect_project(api: GitLabAPI, project: Json, kinds: list[ResourceKind], contexts: dict[str, CollectContext]
+                     ) -> tuple[Json, list[Json]]:
+    entry: Json = dict(project)
+    mrs: list[Json] = []
+    statistics = project.get("statistics") or {}
+    try:
+        for kind in kinds:
+            stat = kind.empty_when_statistic_zero
+            if stat and statistics.get(stat) == 0:
+                entry.update({key: [] for key in kind.inventory_keys})
+                entry.setdefault("_skipped", {})[kind.name] = f"statistics.{stat} is 0"
+                continue
+            entry.update(kind.collect(api, project, contexts[kind.name]))
+        if any(k.needs_merge_requests for k in kinds):
+            mrs = list(api.list(MERGE_REQUESTS, {"state": "opened"}, project=project["id"]))
+    except (Unreachable, AuthError) as exc:
+        if isinstance(exc, AuthError) and exc.status == 403 and "scope" not in exc.message:
+            entry[INCOMPLETE] = exc.message  # a role this project does not grant: the rest may still work
+        else:
+            raise
+    except NotFound as exc:
+        entry[INCOMPLETE] = f"gone or not visible during collection ({exc.message})"
+    except ApiError as exc:
+        entry[INCOMPLETE] = exc.message
+    return entry, mrs

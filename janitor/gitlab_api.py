@@ -1,0 +1,272 @@
+"""The only module that imports python-gitlab.
+
+Every request goes through `GitLabAPI`: the token travels in the PRIVATE-TOKEN header and nowhere else,
+lists are always iterated (never trusting X-Total, absent above 10,000 rows), transient errors and 429s
+are retried (python-gitlab honours Retry-After), a shared pacer keeps a run under the server's announced
+rate limit, and errors become `janitor.errors` with a message that says what to do.
+Resources pass path templates ("/projects/{project}/jobs/{job}"); every value is URL-encoded here.
+"""
+
+from __future__ import annotations
+
+import builtins
+import logging
+import os
+import threading
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import gitlab
+import gitlab.exceptions
+import requests
+
+from janitor import __version__
+from janitor.errors import ApiError, AuthError, NotFound, Unreachable, UsageError
+from janitor.pacing import Pacer
+
+log = logging.getLogger("janitor.api")
+Json = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Connection:
+    url: str
+    token: str = field(repr=False)
+    timeout: float = 30.0
+    max_retries: int = 8
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Connection:
+        env = os.environ if env is None else env
+        url = env.get("GITLAB_URL") or env.get("CI_SERVER_URL") or ""
+        if not url:
+            raise UsageError(
+                "No GitLab URL: set GITLAB_URL (in GitLab CI, CI_SERVER_URL is used when it is unset).",
+                "Example: export GITLAB_URL=https://gitlab.example.com",
+            )
+        token = env.get("GITLAB_TOKEN", "")
+        if not token:
+            raise UsageError(
+                "No token: set GITLAB_TOKEN to a GitLab access token (it is never read from the command line).",
+                "collect and plan need the read_api scope; apply needs the api scope and the Maintainer role.",
+            )
+        timeout = float(env.get("JANITOR_TIMEOUT", "30"))
+        return cls(url=normalize_url(url), token=token, timeout=timeout)
+
+
+def normalize_url(url: str) -> str:
+    """'https://gitlab.example.com/' and '.../api/v4' both become 'https://gitlab.example.com'."""
+    text = url.strip()
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise UsageError(
+            f"GitLab URL {_redact(text)!r} has no http:// or https:// scheme.",
+            "Write it in full, for example GITLAB_URL=https://"
+            + (text.split("://")[-1].strip("/") or "gitlab.example.com"),
+        )
+    if parts.username or parts.password or parts.query or parts.fragment:
+        raise UsageError(
+            "The GitLab URL must not carry credentials, a query or a fragment.",
+            "Put the token in GITLAB_TOKEN; the URL is only scheme, host and optional path.",
+        )
+    path = parts.path.rstrip("/")
+    if path.endswith("/api/v4"):
+        path = path[: -len("/api/v4")]
+    return f"{parts.scheme}://{parts.netloc.lower()}{path}"
+
+
+def _redact(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password or parts.username:
+        return url.replace(parts.netloc, parts.hostname or "")
+    return url
+
+
+def render_path(template: str, values: Mapping[str, Any]) -> str:
+    """Fill a path template, URL-encoding every value ('/' and all), as GitLab expects for ids and names."""
+    return template.format(**{k: quote(str(v), safe="") for k, v in values.items()})
+
+
+class _CountingSession(requests.Session):
+    """Counts every HTTP exchange (retries included) and lets the pacer hold requests back."""
+
+    def __init__(self, owner: GitLabAPI) -> None:
+        super().__init__()
+        self._owner = owner
+        adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=4)
+        self.mount("http://", adapter)
+        self.mount("https://", adapter)
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        path = urlsplit(request.url or "").path
+        self._owner.pacer.wait(path)
+        response = super().send(request, **kwargs)
+        self._owner._record(request.method or "GET", path, response)
+        return response
+
+
+class GitLabAPI:
+    def __init__(self, connection: Connection, pacer: Pacer | None = None) -> None:
+        self.connection = connection
+        self.pacer = pacer or Pacer()
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self.requests = 0
+        self.throttled = 0
+        self.writes = 0
+
+    # -- plumbing -------------------------------------------------------------------------------
+    def _client(self) -> gitlab.Gitlab:
+        client: gitlab.Gitlab | None = getattr(self._local, "client", None)
+        if client is None:
+            client = gitlab.Gitlab(
+                self.connection.url,
+                private_token=self.connection.token,
+                timeout=self.connection.timeout,
+                retry_transient_errors=True,
+                per_page=100,
+                user_agent=f"gitlab-janitor/{__version__}",
+                session=_CountingSession(self),
+            )
+            self._local.client = client
+        return client
+
+    def _record(self, method: str, path: str, response: requests.Response) -> None:
+        with self._lock:
+            self.requests += 1
+            if response.status_code == 429:
+                self.throttled += 1
+            if method != "GET":
+                self.writes += 1
+        self.pacer.observe(path, response.status_code, response.headers)
+        log.debug("%s %s -> %s", method, path, response.status_code)
+
+    def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, max_retries=self.connection.max_retries, **kwargs)
+        except gitlab.exceptions.GitlabAuthenticationError:
+            raise AuthError(
+                f"GitLab rejected the token (401) on {what}.",
+                "Check that GITLAB_TOKEN holds a valid, unexpired token for this GitLab instance.",
+                status=401,
+            ) from None
+        except gitlab.exceptions.GitlabHttpError as exc:
+            raise translate_http_error(what, exc.response_code, exc.error_message, exc.response_body) from None
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            raise Unreachable(
+                f"Could not reach GitLab at {self.connection.url} ({type(exc).__name__}) on {what}.",
+                "Check GITLAB_URL, the network path to the server and that it is up; retries were exhausted.",
+            ) from None
+
+    # -- verbs ----------------------------------------------------------------------------------
+    def list(self, template: str, params: Mapping[str, Any] | None = None, *, keyset: str | None = None,
+             **path: Any) -> Iterator[Json]:
+        """Iterate every row of a listing, following the Link header to the end.
+
+        keyset="asc"/"desc" asks for keyset pagination ordered by id where GitLab offers it (projects,
+        project jobs), which stays fast and complete on any size; other lists use offset pages of 100.
+        """
+        url = render_path(template, path)
+        query: dict[str, Any] = dict(params or {})
+        query["per_page"] = 100
+        if keyset:
+            query.update(pagination="keyset", order_by="id", sort=keyset)
+        rows = self._call(f"GET {url}", self._client().http_list, url, query, iterator=True)
+        iterator = iter(rows)
+        while True:
+            try:
+                row = self._call(f"GET {url} (next page)", _next_or_stop, iterator)
+            except StopIteration:
+                return
+            yield row
+
+    def first_page(self, template: str, params: Mapping[str, Any] | None = None, **path: Any) -> builtins.list[Json]:
+        """One page only (for "the newest N" questions); never used to list everything."""
+        url = render_path(template, path)
+        query = dict(params or {})
+        rows = self._call(f"GET {url}", self._client().http_list, url, query, iterator=False, get_all=False)
+        return list(rows)
+
+    def get(self, template: str, params: Mapping[str, Any] | None = None, **path: Any) -> Json:
+        url = render_path(template, path)
+        result = self._call(f"GET {url}", self._client().http_get, url, dict(params or {}))
+        if not isinstance(result, dict):
+            raise ApiError(f"GET {url} did not answer with a JSON object.")
+        return result
+
+    def delete(self, template: str, **path: Any) -> None:
+        url = render_path(template, path)
+        self._call(f"DELETE {url}", self._client().http_delete, url)
+
+    def post(self, template: str, data: Mapping[str, Any] | None = None, **path: Any) -> Json:
+        url = render_path(template, path)
+        result = self._call(f"POST {url}", self._client().http_post, url, post_data=dict(data or {}))
+        return result if isinstance(result, dict) else {}
+
+    def check_token(self, needs_write: bool) -> Json:
+        """Fail early, with the fix, when the token cannot do what the step needs."""
+        try:
+            info = self.get("/personal_access_tokens/self")
+        except NotFound:  # older GitLab, or not a personal/project/group access token
+            return {}
+        scopes = set(info.get("scopes") or [])
+        if scopes:
+            wanted = {"api"} if needs_write else {"api", "read_api"}
+            if not scopes & wanted:
+                need = "api" if needs_write else "read_api (or api)"
+                raise AuthError(
+                    f"The token's scopes are {sorted(scopes)}; this step needs {need}.",
+                    "Create a token with that scope (a group or project access token works) and put it in "
+                    "GITLAB_TOKEN.",
+                    status=403,
+                )
+        return info
+
+
+def _next_or_stop(iterator: Iterator[Json], max_retries: int = 0) -> Json:
+    return next(iterator)
+
+
+def translate_http_error(what: str, status: int | None, message: Any, body: bytes | None) -> ApiError:
+    text = message.decode(errors="replace") if isinstance(message, bytes) else str(message)
+    if status == 404:
+        return NotFound(f"{what}: 404 {text}", status=404)
+    if status == 403:
+        scope = _missing_scope(body)
+        if scope:
+            return AuthError(
+                f"{what}: the token lacks the {scope!r} scope (403 insufficient_scope).",
+                f"Use a token with the {scope!r} scope: apply deletes, so it needs 'api' and the Maintainer role.",
+                status=403,
+            )
+        return AuthError(
+            f"{what}: 403 {text}.",
+            "The token's user lacks the role for this: deleting needs Maintainer (Owner for some settings).",
+            status=403,
+        )
+    if status == 429:
+        return ApiError(
+            f"{what}: still rate limited (429) after retries.",
+            "Lower --concurrency, or run when the instance is quieter; nothing was cached from this run.",
+            status=429,
+        )
+    if status is not None and status >= 500:
+        return ApiError(
+            f"{what}: GitLab answered {status} {text} after retries.",
+            "The server is failing; try again later. Nothing partial was kept.",
+            status=status,
+        )
+    return ApiError(f"{what}: {status} {text}", status=status)
+
+
+def _missing_scope(body: bytes | None) -> str | None:
+    if not body or b"insufficient_scope" not in body:
+        return None
+    import json
+
+    try:
+        return str(json.loads(body).get("scope") or "api")
+    except ValueError:
+        return "api"

@@ -1,0 +1,124 @@
+"""Plain data that flows between the steps. Nothing here talks to GitLab."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+Json = dict[str, Any]
+
+
+def parse_time(value: str | None) -> datetime | None:
+    """GitLab timestamps ('2015-12-24T17:54:27.895Z', '...+01:00') as aware UTC datetimes."""
+    if not value:
+        return None
+    text = value.replace("Z", "+00:00")
+    parsed = datetime.fromisoformat(text)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc)
+
+
+def format_time(value: datetime) -> str:
+    return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """One removable thing in one project, as a resource kind sees it in the inventory.
+
+    `protected` is the built-in protection that keeps it whatever the policy says (None: none applies).
+    `attrs` holds the values conditions and `keep.per` read (ref, status, merged, ...).
+    """
+
+    key: str
+    title: str
+    target: Mapping[str, Any]
+    fingerprint: Mapping[str, Any]
+    age_at: datetime | None
+    bytes: int
+    attrs: Mapping[str, Any]
+    protected: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PlanItem:
+    """One approved action. Apply carries out exactly these, after re-checking the fingerprint."""
+
+    id: str
+    rule: str
+    resource: str
+    action: str
+    project_id: int
+    project_path: str
+    title: str
+    target: Mapping[str, Any]
+    fingerprint: Mapping[str, Any]
+    bytes: int
+    reason: str
+
+    def to_json(self) -> Json:
+        return {
+            "id": self.id,
+            "rule": self.rule,
+            "resource": self.resource,
+            "action": self.action,
+            "project_id": self.project_id,
+            "project_path": self.project_path,
+            "title": self.title,
+            "target": dict(self.target),
+            "fingerprint": dict(self.fingerprint),
+            "bytes": self.bytes,
+            "reason": self.reason,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> PlanItem:
+        return cls(
+            id=str(data["id"]),
+            rule=str(data["rule"]),
+            resource=str(data["resource"]),
+            action=str(data["action"]),
+            project_id=int(data["project_id"]),
+            project_path=str(data["project_path"]),
+            title=str(data["title"]),
+            target=dict(data["target"]),
+            fingerprint=dict(data["fingerprint"]),
+            bytes=int(data["bytes"]),
+            reason=str(data["reason"]),
+        )
+
+
+# Why something was kept, in the order the report groups them.
+KEPT_PROTECTED = "protected"
+KEPT_NOT_MATCHED = "not matched"
+KEPT_BY_KEEP = "keep"
+KEPT_LIMIT = "refused by limit"
+
+
+@dataclass(frozen=True, slots=True)
+class Kept:
+    rule: str
+    resource: str
+    title: str
+    bytes: int
+    category: str
+    reason: str
+
+
+@dataclass
+class ProjectResult:
+    """What the plan decided for one project; the reports are views of a list of these."""
+
+    project_id: int
+    path: str
+    removed: list[PlanItem] = field(default_factory=list)
+    kept: list[Kept] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    overrides: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def removed_bytes(self) -> int:
+        return sum(item.bytes for item in self.removed)

@@ -1,0 +1,129 @@
+"""The loaded policy as frozen values, and how overrides resolve for one project."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from janitor.conditions import Check, compile_match
+from janitor.matchers import NameMatcher, path_matches
+
+
+@dataclass(frozen=True)
+class Scope:
+    groups: tuple[str, ...] = ()
+    projects: tuple[str, ...] = ()
+    all: bool = False
+    exclude: tuple[str, ...] = ()
+    archived: bool = False
+
+    def excluded_by(self, path: str) -> str | None:
+        return path_matches(path, self.exclude)
+
+    def paths(self) -> tuple[str, ...]:
+        return self.groups + self.projects
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_actions: int | None = None
+    max_percent: float | None = None
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    resource: str
+    action: str
+    match: Mapping[str, Any] = field(default_factory=dict)
+    keep: Mapping[str, Any] = field(default_factory=dict)
+    enabled: bool = True
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class EffectiveRule:
+    """A rule as it applies to one project, overrides merged in; `decided_by` names those overrides."""
+
+    rule: Rule
+    decided_by: tuple[str, ...]
+    checks: tuple[Check, ...]
+    keep_latest: int | None
+    keep_per: str | None
+    keep_names: NameMatcher | None
+
+
+def deep_merge(base: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
+    merged = copy.deepcopy(dict(base))
+    for key, value in patch.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def path_covers(prefix: str, path: str) -> bool:
+    return path == prefix or path.startswith(prefix + "/")
+
+
+@dataclass(frozen=True)
+class Policy:
+    source: str
+    digest: str
+    scope: Scope
+    limits: Limits
+    rules: tuple[Rule, ...]
+    overrides: Mapping[str, Mapping[str, Mapping[str, Any]]]
+    _cache: dict[tuple[str, tuple[str, ...]], EffectiveRule | None] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def kinds(self) -> set[str]:
+        """Kinds some rule may act on somewhere (a rule disabled globally may be enabled by an override)."""
+        used = {r.resource for r in self.rules if r.enabled}
+        for patches in self.overrides.values():
+            for rule in self.rules:
+                if patches.get(rule.name, {}).get("enabled") is True:
+                    used.add(rule.resource)
+        return used
+
+    def actions_for(self, kind: str) -> frozenset[str]:
+        return frozenset(r.action for r in self.rules if r.resource == kind)
+
+    def effective(self, rule: Rule, project_path: str) -> EffectiveRule | None:
+        applying = tuple(sorted((p for p in self.overrides if path_covers(p, project_path) and
+                                 rule.name in self.overrides[p]), key=lambda p: p.count("/")))
+        key = (rule.name, applying)
+        if key not in self._cache:
+            self._cache[key] = self._resolve(rule, applying)
+        return self._cache[key]
+
+    def _resolve(self, rule: Rule, applying: tuple[str, ...]) -> EffectiveRule | None:
+        body: dict[str, Any] = {"enabled": rule.enabled, "match": dict(rule.match), "keep": dict(rule.keep)}
+        for path in applying:  # shallow to deep: the deepest path is merged last and wins
+            body = deep_merge(body, self.overrides[path][rule.name])
+        if not body.get("enabled", True):
+            return None
+        keep = body.get("keep") or {}
+        names = keep.get("names")
+        return EffectiveRule(
+            rule=Rule(rule.name, rule.resource, rule.action, body["match"], keep, True, rule.description),
+            decided_by=applying,
+            checks=tuple(compile_match(body["match"])),
+            keep_latest=keep.get("latest"),
+            keep_per=keep.get("per"),
+            keep_names=NameMatcher(include=tuple(names)) if names else None,
+        )
+
+
+def scope_lock_violations(policy: Policy, lock: str) -> list[str]:
+    """What in the policy reaches outside the group path `lock` (empty: the policy stays inside)."""
+    lock = lock.strip("/")
+    problems = []
+    if policy.scope.all:
+        problems.append("scope.all: true reaches every project the token can see")
+    problems += [f"scope reaches {path!r}" for path in policy.scope.paths() if not path_covers(lock, path)]
+    return problems

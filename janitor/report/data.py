@@ -1,0 +1,67 @@
+"""The report as one JSON-able value, built from an evaluation: per project, largest first."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from typing import Any
+
+from janitor.model import Json, Kept, ProjectResult
+from janitor.planner import Evaluation
+from janitor.policy.model import Policy
+
+
+def _kept_json(k: Kept) -> Json:
+    return {"rule": k.rule, "resource": k.resource, "title": k.title, "bytes": k.bytes,
+            "category": k.category, "reason": k.reason}
+
+
+def _project_json(p: ProjectResult) -> Json:
+    kept_by: Counter[str] = Counter(k.category for k in p.kept)
+    return {
+        "id": p.project_id,
+        "path": p.path,
+        "remove_items": len(p.removed),
+        "remove_bytes": p.removed_bytes,
+        "kept_items": len(p.kept),
+        "kept_by_category": dict(sorted(kept_by.items())),
+        "overrides": p.overrides,
+        "notes": p.notes,
+        "remove": [i.to_json() for i in sorted(p.removed, key=lambda i: (-i.bytes, i.id))],
+        "kept": [_kept_json(k) for k in sorted(p.kept, key=lambda k: (k.category, -k.bytes, k.title))],
+    }
+
+
+def report_data(evaluation: Evaluation, policy: Policy, header: Json) -> Json:
+    by_resource: dict[str, dict[str, int]] = defaultdict(lambda: {"items": 0, "bytes": 0})
+    for project in evaluation.projects:
+        for item in project.removed:
+            by_resource[item.resource]["items"] += 1
+            by_resource[item.resource]["bytes"] += item.bytes
+    rules: list[Json] = []
+    for rule in policy.rules:
+        totals = evaluation.rules[rule.name]
+        rules.append({
+            "rule": rule.name, "resource": rule.resource, "action": rule.action,
+            "items": totals.removed, "bytes": totals.bytes, "examined": totals.examined, "kept": totals.kept,
+            "unevaluated_projects": totals.unevaluated_projects, "missing_data": sorted(totals.missing),
+        })
+    projects = sorted(evaluation.projects, key=lambda p: (-p.removed_bytes, p.path))
+    removed_items = sum(len(p.removed) for p in projects)
+    data: dict[str, Any] = {
+        "format": "gitlab-janitor-report",
+        "version": 1,
+        **header,
+        "refused": list(evaluation.refusals),
+        "totals": {
+            "projects": len(projects),
+            "remove_items": removed_items,
+            "remove_bytes": sum(p.removed_bytes for p in projects),
+            "kept_items": sum(len(p.kept) for p in projects),
+            "kept_bytes": sum(k.bytes for p in projects for k in p.kept),
+            "by_resource": {k: by_resource[k] for k in sorted(by_resource)},
+            "by_rule": rules,
+        },
+        "skipped_projects": {reason: sorted(paths) for reason, paths in sorted(evaluation.skipped_projects.items())},
+        "projects": [_project_json(p) for p in projects],
+    }
+    return data

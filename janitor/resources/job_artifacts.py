@@ -1,0 +1,147 @@
+"""Job artifacts: the resource the original clean-up script handled.
+
+`delete` removes a job's artifacts and keeps its log (DELETE /projects/:id/jobs/:job_id/artifacts);
+`erase` removes artifacts and log (POST /projects/:id/jobs/:job_id/erase). doc/api/job_artifacts.md, jobs.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from janitor.errors import NotFound
+from janitor.model import Candidate, Json, PlanItem, parse_time
+from janitor.resources.base import CollectContext, PerSpec, RecheckFailed, ResourceKind
+
+if TYPE_CHECKING:
+    from janitor.gitlab_api import GitLabAPI
+
+JOBS = "/projects/{project}/jobs"
+JOB = "/projects/{project}/jobs/{job}"
+JOB_ARTIFACTS = "/projects/{project}/jobs/{job}/artifacts"
+JOB_ERASE = "/projects/{project}/jobs/{job}/erase"
+PIPELINES = "/projects/{project}/pipelines"
+
+# Only finished jobs can be cleaned; the API filters the rest out (`scope[]`, doc/api/jobs.md).
+FINISHED = ("success", "failed", "canceled")
+PIPELINE_FINISHED = frozenset({"success", "failed", "canceled", "skipped", "manual", "blocked"})
+JOB_FIELDS = ("id", "name", "stage", "status", "ref", "tag", "created_at", "started_at", "finished_at",
+              "erased_at", "artifacts", "artifacts_expire_at", "pipeline", "web_url")
+
+
+def removable_bytes(job: Json, action: str) -> int:
+    """What the action frees: `delete` keeps the trace (log), `erase` takes it too."""
+    return sum(int(a.get("size") or 0) for a in job.get("artifacts") or []
+               if action == "erase" or a.get("file_type") != "trace")
+
+
+def fingerprint(job: Json) -> dict[str, Any]:
+    pipeline = job.get("pipeline") or {}
+    return {
+        "status": job.get("status"),
+        "finished_at": job.get("finished_at"),
+        "pipeline_id": pipeline.get("id"),
+        "artifacts_bytes": removable_bytes(job, "erase"),
+    }
+
+
+def latest_successful_pipelines(pipelines: list[Json]) -> dict[str, int]:
+    latest: dict[str, int] = {}
+    for pipeline in pipelines:
+        if pipeline.get("status") == "success":
+            ref = str(pipeline.get("ref"))
+            latest[ref] = max(latest.get(ref, 0), int(pipeline["id"]))
+    return latest
+
+
+class JobArtifacts(ResourceKind):
+    name = "job_artifacts"
+    summary = "artifacts of finished jobs (delete keeps the log, erase removes it too)"
+    age_field = "the job's finished_at"
+    actions = ("delete", "erase")
+    conditions = ("older_than", "ref", "name", "status", "larger_than")
+    per: ClassVar[dict[str, PerSpec]] = {
+        "ref": PerSpec(("ref",), unit="pipeline_id", description="the newest N pipelines of each ref"),
+        "job": PerSpec(("ref", "name"), description="the newest N jobs of each name on each ref"),
+        "project": PerSpec((), unit="pipeline_id", description="the newest N pipelines of the project"),
+    }
+    default_per = "ref"
+    inventory_keys = ("_jobs", "_pipelines")
+    empty_when_statistic_zero = "job_artifacts_size"
+    protections = (
+        "jobs that are not finished, and finished jobs of a pipeline still running",
+        "artifacts of the latest successful pipeline of each ref (GitLab locks them)",
+    )
+
+    def collect(self, api: GitLabAPI, project: Json, ctx: CollectContext) -> Json:
+        jobs: list[Json] = []
+        pipelines: dict[int, Json] = {}
+        keep_trace_only = "erase" in ctx.actions
+        # Keyset pagination (order_by=id, sort=desc) is what GitLab recommends for jobs (doc/api/jobs.md).
+        for job in api.list(JOBS, {"scope[]": list(FINISHED)}, keyset="desc", project=project["id"]):
+            pipeline = job.get("pipeline") or {}
+            if pipeline.get("id") is not None:
+                pipelines.setdefault(int(pipeline["id"]), {
+                    k: pipeline.get(k) for k in ("id", "project_id", "ref", "sha", "status")
+                })
+            if removable_bytes(job, "erase" if keep_trace_only else "delete") > 0:
+                jobs.append({k: job.get(k) for k in JOB_FIELDS})
+        return {"_jobs": jobs, "_pipelines": sorted(pipelines.values(), key=lambda p: -int(p["id"]))}
+
+    def candidates(self, project: Json, action: str) -> Iterator[Candidate]:
+        latest = latest_successful_pipelines(project.get("_pipelines") or [])
+        for job in project.get("_jobs") or []:
+            size = removable_bytes(job, action)
+            if size <= 0 or job.get("erased_at"):
+                continue
+            pipeline = job.get("pipeline") or {}
+            ref = str(job.get("ref") or pipeline.get("ref") or "")
+            pipeline_id = pipeline.get("id")
+            yield Candidate(
+                key=f"job:{job['id']}",
+                title=f"job {job['id']} {job.get('name', '')} ({ref}, pipeline {pipeline_id})",
+                target={"job_id": job["id"]},
+                fingerprint=fingerprint(job),
+                age_at=parse_time(job.get("finished_at")),
+                bytes=size,
+                attrs={"ref": ref, "name": job.get("name"), "status": job.get("status"),
+                       "pipeline_id": pipeline_id},
+                protected=self._protection(job, pipeline, ref, latest),
+            )
+
+    @staticmethod
+    def _protection(job: Json, pipeline: Json, ref: str, latest: dict[str, int]) -> str | None:
+        if job.get("status") not in FINISHED or not job.get("finished_at"):
+            return f"job is not finished ({job.get('status')})"
+        status = pipeline.get("status")
+        if status is not None and status not in PIPELINE_FINISHED:
+            return f"pipeline {pipeline.get('id')} is not finished ({status})"
+        if pipeline.get("id") is not None and latest.get(ref) == int(pipeline["id"]):
+            return f"latest successful pipeline of {ref!r} (GitLab keeps its artifacts locked)"
+        return None
+
+    def recheck(self, api: GitLabAPI, item: PlanItem, cache: dict[Any, Any]) -> None:
+        job = api.get(JOB, project=item.project_id, job=item.target["job_id"])
+        if removable_bytes(job, item.action) == 0 or (item.action == "erase" and job.get("erased_at")):
+            raise NotFound(f"job {item.target['job_id']} has no artifacts left", status=404)
+        now = fingerprint(job)
+        if now != dict(item.fingerprint):
+            changed = ", ".join(f"{k} {item.fingerprint.get(k)!r} -> {v!r}" for k, v in now.items()
+                                if item.fingerprint.get(k) != v)
+            raise RecheckFailed(f"changed since the plan: {changed}")
+        pipeline = job.get("pipeline") or {}
+        ref = str(job.get("ref") or pipeline.get("ref") or "")
+        key = ("latest-success", item.project_id, ref)
+        if key not in cache:
+            newest = api.first_page(PIPELINES, {"ref": ref, "status": "success", "order_by": "id",
+                                                "sort": "desc", "per_page": 1}, project=item.project_id)
+            cache[key] = {ref: int(newest[0]["id"])} if newest else {}
+        reason = self._protection(job, pipeline, ref, cache[key])
+        if reason:
+            raise RecheckFailed(f"now protected: {reason}")
+
+    def execute(self, api: GitLabAPI, item: PlanItem) -> None:
+        if item.action == "erase":
+            api.post(JOB_ERASE, project=item.project_id, job=item.target["job_id"])
+        else:
+            api.delete(JOB_ARTIFACTS, project=item.project_id, job=item.target["job_id"])

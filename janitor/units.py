@@ -1,0 +1,63 @@
+"""Durations ("30d", "6 months") and sizes ("10MB") as the policy language writes them."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+_DURATION_UNITS: dict[str, float] = {
+    "min": 60, "mins": 60, "minute": 60, "minutes": 60,
+    "h": 3600, "hour": 3600, "hours": 3600,
+    "d": 86400, "day": 86400, "days": 86400,
+    "w": 7 * 86400, "week": 7 * 86400, "weeks": 7 * 86400,
+    # a month is 30 days and a year 365 days: ages are thresholds, not calendar arithmetic
+    "mo": 30 * 86400, "month": 30 * 86400, "months": 30 * 86400,
+    "y": 365 * 86400, "year": 365 * 86400, "years": 365 * 86400,
+}
+_DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-z]+)\s*$")
+DURATION_PATTERN = r"^\s*\d+(\.\d+)?\s*(" + "|".join(sorted(_DURATION_UNITS, key=len, reverse=True)) + r")\s*$"
+DURATION_FORMS = "12h, 30d, 2w, 6mo, 1y, or words such as '30 days' and '6 months'"
+
+_SIZE_UNITS: dict[str, int] = {
+    "b": 1, "": 1,
+    "kb": 1000, "mb": 1000**2, "gb": 1000**3, "tb": 1000**4,
+    "kib": 1024, "mib": 1024**2, "gib": 1024**3, "tib": 1024**4,
+}
+_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$")
+SIZE_FORMS = "a number of bytes, or 500kB, 10MB, 1.5GB (powers of 1000), 10MiB, 2GiB (powers of 1024)"
+
+
+def parse_duration(text: str | int) -> timedelta:
+    """Parse a policy duration; a bare number is refused because its unit would be a guess."""
+    match = _DURATION_RE.match(str(text).lower())
+    if not match or match.group(2) not in _DURATION_UNITS:
+        raise ValueError(f"{text!r} is not a duration (use {DURATION_FORMS})")
+    return timedelta(seconds=float(match.group(1)) * _DURATION_UNITS[match.group(2)])
+
+
+def parse_size(text: str | int) -> int:
+    if isinstance(text, int) and not isinstance(text, bool):
+        return text
+    match = _SIZE_RE.match(str(text).lower())
+    if not match or match.group(2) not in _SIZE_UNITS:
+        raise ValueError(f"{text!r} is not a size (use {SIZE_FORMS})")
+    return int(float(match.group(1)) * _SIZE_UNITS[match.group(2)])
+
+
+def human_bytes(count: int) -> str:
+    """1536 -> '1.5 KiB'. Reports use powers of 1024, as GitLab's usage quotas page does."""
+    value = float(count)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(value) < 1024 or unit == "TiB":
+            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
+def human_duration(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    if seconds >= 2 * 86400:
+        return f"{seconds // 86400}d"
+    if seconds >= 3600:
+        return f"{seconds // 3600}h"
+    return f"{seconds // 60}min"
