@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
@@ -80,7 +80,6 @@ class Context:
     query: dict[str, list[str]]
     token: Token
     base_url: str  # scheme://host[:port], from the request's Host header
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def arg(self, name: str) -> str | None:
         values = self.query.get(name)

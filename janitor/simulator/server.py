@@ -90,31 +90,29 @@ class RateLimiter:
     """Fixed 60-second windows per token; /projects/:id/jobs counts in its own bucket, as the
     application limit of 600 calls per minute (doc/administration/settings/user_and_ip_rate_limits.md)."""
 
-    per_minute: int | None
+    per_minute: int
     jobs_per_minute: int | None
     windows: dict[tuple[str, str], _Window] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def check(self, token: str, jobs: bool) -> tuple[dict[str, str], ApiError | None]:
         now = time.time()
-        headers: dict[str, str] = {}
         error: ApiError | None = None
         with self.lock:
-            if self.per_minute is not None:
-                window = self._count(token, "api", now)
-                reset = int(window.start + 60)
-                # RateLimit-* headers on every request (user_and_ip_rate_limits.md)
-                headers = {
-                    "RateLimit-Name": "throttle_authenticated_api",
-                    "RateLimit-Limit": str(self.per_minute),
-                    "RateLimit-Observed": str(window.count),
-                    "RateLimit-Remaining": str(max(0, self.per_minute - window.count)),
-                    "RateLimit-Reset": str(reset),
-                }
-                if window.count > self.per_minute:
-                    headers["Retry-After"] = str(max(1, reset - int(now)))
-                    headers["RateLimit-ResetTime"] = formatdate(reset, usegmt=True)
-                    error = ApiError(429, "Retry later\n", text=True)
+            window = self._count(token, "api", now)
+            reset = int(window.start + 60)
+            # RateLimit-* headers on every request (user_and_ip_rate_limits.md)
+            headers = {
+                "RateLimit-Name": "throttle_authenticated_api",
+                "RateLimit-Limit": str(self.per_minute),
+                "RateLimit-Observed": str(window.count),
+                "RateLimit-Remaining": str(max(0, self.per_minute - window.count)),
+                "RateLimit-Reset": str(reset),
+            }
+            if window.count > self.per_minute:
+                headers["Retry-After"] = str(max(1, reset - int(now)))
+                headers["RateLimit-ResetTime"] = formatdate(reset, usegmt=True)
+                error = ApiError(429, "Retry later\n", text=True)
             if error is None and jobs and self.jobs_per_minute is not None:
                 window = self._count(token, "jobs", now)
                 if window.count > self.jobs_per_minute:
@@ -139,6 +137,9 @@ _JOBS_PATH = re.compile(r"^/projects/[^/]+/jobs")
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes; with Nagle on, keep-alive clients wait for a
+    # delayed ACK (~40 ms) on every small response.
+    disable_nagle_algorithm = True
     server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:  # requests are in Simulator.requests
@@ -272,11 +273,9 @@ class Simulator:
         return f"http://127.0.0.1:{self.port}"
 
     def rate_limit(self, per_minute: int | None = 2000, jobs_per_minute: int | None = 600) -> None:
-        """Turn on GitLab-style rate limits; `rate_limit(None, None)` turns them off."""
-        if per_minute is None and jobs_per_minute is None:
-            self.limiter = None
-        else:
-            self.limiter = RateLimiter(per_minute, jobs_per_minute)
+        """Turn on GitLab-style rate limits per token; `rate_limit(None)` turns them all off,
+        `jobs_per_minute=None` leaves the jobs endpoint without its own limit."""
+        self.limiter = None if per_minute is None else RateLimiter(per_minute, jobs_per_minute)
 
     def record(self, request: RecordedRequest) -> None:
         with self._requests_lock:

@@ -108,3 +108,10 @@ def test_job_scope_filters(shared_sim: Simulator) -> None:
     single = requests.get(api(shared_sim, "/projects/1/jobs?scope=success&per_page=100"), headers=auth(),
                           timeout=10).json()
     assert {j["status"] for j in single} == {"success"}
+
+
+def test_pipeline_jobs(shared_sim: Simulator) -> None:
+    pipeline = shared_sim.instance.projects[1].pipelines[0]
+    jobs = client(shared_sim).projects.get(1, lazy=True).pipelines.get(pipeline.id, lazy=True).jobs.list(
+        iterator=True)
+    assert sorted(j.id for j in jobs) == [j.id for j in pipeline.jobs]

@@ -106,23 +106,39 @@ def _find_job(ctx: Context, project: Project) -> Job:
     return job
 
 
+def _scopes(ctx: Context) -> set[str]:
+    scopes = set(ctx.many("scope"))
+    if scopes - JOB_SCOPES:
+        raise bad_request("scope does not have a valid value")
+    return scopes
+
+
 @route("GET", "/projects/:id/jobs")
 def list_jobs(ctx: Context) -> Listing:
     project = ctx.project()
-    scopes = ctx.many("scope")
-    unknown = [s for s in scopes if s not in JOB_SCOPES]
-    if unknown:
-        raise bad_request("scope does not have a valid value")
+    wanted = _scopes(ctx)
     keyset = None
     if ctx.arg("pagination") == "keyset":
         # doc/api/rest/_index.md: project jobs support keyset with order_by=id, sort=desc only
         if (ctx.arg("order_by") or "id") != "id" or (ctx.arg("sort") or "desc") != "desc":
             raise ApiError(405, {"error": "Keyset pagination is not yet available for this type of request"})
         keyset = Keyset("cursor", lambda j: j.id, descending=True)
-    wanted = set(scopes)
     # doc/api/jobs.md: jobs are listed newest first (id descending)
     rows = [j for j in reversed(project.jobs) if not wanted or j.status in wanted]
     return Listing(rows, lambda j: render_job(j, ctx, project), keyset)
+
+
+@route("GET", "/projects/:id/pipelines/:pipeline_id/jobs")
+def list_pipeline_jobs(ctx: Context) -> Listing:
+    # doc/api/jobs.md "List pipeline jobs": same job entity and `scope` filter
+    project = ctx.project()
+    wanted = _scopes(ctx)
+    raw = ctx.params["pipeline_id"]
+    pipeline = ctx.instance.pipelines.get(int(raw)) if raw.isdigit() else None
+    if pipeline is None or pipeline.project_id != project.id:
+        raise not_found("Pipeline")
+    rows = [j for j in pipeline.jobs if not wanted or j.status in wanted]
+    return Listing(rows, lambda j: render_job(j, ctx, project))
 
 
 @route("GET", "/projects/:id/jobs/:job_id")
