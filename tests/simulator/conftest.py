@@ -4,27 +4,12 @@ their own instance so they cannot disturb each other."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timezone
 
-import gitlab
 import pytest
 import requests
+from sim_helpers import NOW
 
-from janitor.simulator import TOKENS, Instance, Simulator, generate
-
-NOW = datetime(2026, 1, 15, 12, 0, tzinfo=timezone.utc)
-
-
-def api(sim: Simulator, path: str) -> str:
-    return f"{sim.url}/api/v4{path}"
-
-
-def auth(name: str = "admin") -> dict[str, str]:
-    return {"PRIVATE-TOKEN": TOKENS[name]}
-
-
-def client(sim: Simulator, token: str = "admin", **options: object) -> gitlab.Gitlab:
-    return gitlab.Gitlab(sim.url, private_token=TOKENS[token], **options)  # type: ignore[arg-type]
+from janitor.simulator import Instance, Simulator, generate
 
 
 @pytest.fixture(scope="session")

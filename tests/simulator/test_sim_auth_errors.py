@@ -6,7 +6,7 @@ from __future__ import annotations
 import gitlab
 import pytest
 import requests
-from conftest import api, auth, client
+from sim_helpers import api, auth, client
 
 from janitor.simulator import TOKENS, Simulator
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import api, auth
+from sim_helpers import api, auth
 
 from janitor.simulator import Instance, Simulator
 

@@ -8,7 +8,7 @@ import time
 import gitlab
 import pytest
 import requests
-from conftest import api, auth, client
+from sim_helpers import api, auth, client
 
 from janitor.simulator import Simulator
 
@@ -100,7 +100,7 @@ def test_request_log_records_everything(sim: Simulator) -> None:
 
 
 def test_latency_is_added_to_every_request() -> None:
-    from conftest import NOW
+    from sim_helpers import NOW
 
     from janitor.simulator import generate
 

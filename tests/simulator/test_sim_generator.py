@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from conftest import NOW
+from sim_helpers import NOW
 
 from janitor.simulator import SCALES, Instance, generate
 from janitor.simulator.generator import DAY_MS

@@ -4,7 +4,7 @@ does, and project statistics follow."""
 from __future__ import annotations
 
 import requests
-from conftest import api, auth, client
+from sim_helpers import api, auth, client
 
 from janitor.simulator import Instance, Simulator
 

@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
-from conftest import NOW, api, auth, client
+from sim_helpers import NOW, api, auth, client
 
 from janitor.simulator import Instance, Simulator, generate
 
