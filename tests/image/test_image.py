@@ -6,12 +6,10 @@ Needs buildah and mmdebstrap (scripts/install-ci-tools) and root; otherwise each
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
-
-if TYPE_CHECKING:
-    from conftest import Buildah
+from buildah_harness import Buildah
 
 pytestmark = [pytest.mark.image, pytest.mark.slow]
 
@@ -57,9 +55,7 @@ def test_runs_as_the_image_user(buildah: Buildah, container: str) -> None:
 
 
 def test_no_build_tools_or_caches_in_the_final_image(buildah: Buildah, container: str) -> None:
-    modules = (
-        "import importlib.util as u; print(*[m for m in ('pip', 'setuptools', 'wheel') if u.find_spec(m)])"
-    )
+    modules = "import importlib.util as u; print(*[m for m in ('pip', 'setuptools', 'wheel') if u.find_spec(m)])"
     result = buildah.run_in(container, "/opt/janitor/bin/python", "-c", modules)
     assert result.returncode == 0 and not result.stdout.strip(), f"packaging tools left: {result.stdout}"
     leftovers = "ls -d /root/.cache /home/janitor/.cache /wheels /src /opt/build-venv 2>/dev/null; true"
