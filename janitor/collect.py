@@ -180,7 +180,8 @@ def _collect_project(api: GitLabAPI, project: Json, kinds: list[ResourceKind], c
                 entry.update({key: [] for key in kind.inventory_keys})
                 entry.setdefault("_skipped", {})[kind.name] = f"statistics.{stat} is 0"
                 continue
-            entry.update(kind.collect(api, project, contexts[kind.name]))
+            # kinds see what earlier kinds already listed (`_branches` ...) and need not list it again
+            entry.update(kind.collect(api, entry, contexts[kind.name]))
         if any(k.needs_merge_requests for k in kinds):
             mrs = list(api.list(MERGE_REQUESTS, {"state": "opened"}, project=project["id"]))
     except (Unreachable, AuthError) as exc:

@@ -52,8 +52,12 @@ class Connection:
                 "No token: set GITLAB_TOKEN to a GitLab access token (it is never read from the command line).",
                 "collect and plan need the read_api scope; apply needs the api scope and the Maintainer role.",
             )
-        timeout = float(env.get("JANITOR_TIMEOUT", "30"))
-        return cls(url=normalize_url(url), token=token, timeout=timeout)
+        try:
+            timeout = float(env.get("JANITOR_TIMEOUT", "30"))
+            retries = int(env.get("JANITOR_MAX_RETRIES", "8"))
+        except ValueError:
+            raise UsageError("JANITOR_TIMEOUT must be seconds and JANITOR_MAX_RETRIES a whole number.") from None
+        return cls(url=normalize_url(url), token=token, timeout=timeout, max_retries=retries)
 
 
 def normalize_url(url: str) -> str:
@@ -143,9 +147,9 @@ class GitLabAPI:
         self.pacer.observe(path, response.status_code, response.headers)
         log.debug("%s %s -> %s", method, path, response.status_code)
 
-    def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+    def _call(self, what: str, fn: Any, *args: Any, retries: int | None = None, **kwargs: Any) -> Any:
         try:
-            return fn(*args, max_retries=self.connection.max_retries, **kwargs)
+            return fn(*args, max_retries=self.connection.max_retries if retries is None else retries, **kwargs)
         except gitlab.exceptions.GitlabAuthenticationError:
             raise AuthError(
                 f"GitLab rejected the token (401) on {what}.",
@@ -189,9 +193,10 @@ class GitLabAPI:
         rows = self._call(f"GET {url}", self._client().http_list, url, query, iterator=False, get_all=False)
         return list(rows)
 
-    def get(self, template: str, params: Mapping[str, Any] | None = None, **path: Any) -> Json:
+    def get(self, template: str, params: Mapping[str, Any] | None = None, *, retries: int | None = None,
+            **path: Any) -> Json:
         url = render_path(template, path)
-        result = self._call(f"GET {url}", self._client().http_get, url, dict(params or {}))
+        result = self._call(f"GET {url}", self._client().http_get, url, dict(params or {}), retries=retries)
         if not isinstance(result, dict):
             raise ApiError(f"GET {url} did not answer with a JSON object.")
         return result
@@ -208,7 +213,8 @@ class GitLabAPI:
     def check_token(self, needs_write: bool) -> Json:
         """Fail early, with the fix, when the token cannot do what the step needs."""
         try:
-            info = self.get("/personal_access_tokens/self")
+            # Few retries: an unreachable server or a bad URL should fail in a second, not after minutes.
+            info = self.get("/personal_access_tokens/self", retries=2)
         except NotFound:  # older GitLab, or not a personal/project/group access token
             return {}
         scopes = set(info.get("scopes") or [])

@@ -60,7 +60,10 @@ class ResourceKind(ABC):
 
     @abstractmethod
     def collect(self, api: GitLabAPI, project: Json, ctx: CollectContext) -> Json:
-        """Read-only listing for one project; returns the inventory keys this kind adds."""
+        """Read-only listing for one project; returns the inventory keys this kind adds.
+
+        `project` is the inventory entry so far: keys another kind already listed (`_branches`, `_tags`)
+        are there to reuse rather than list twice."""
 
     @abstractmethod
     def candidates(self, project: Json, action: str) -> Iterator[Candidate]:
