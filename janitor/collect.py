@@ -97,7 +97,7 @@ def collect(policy: Policy, api: GitLabAPI, options: CollectOptions,
                                 "Narrow the policy's scope, or run with a --scope that covers it.")
     now = datetime.now(timezone.utc)
     kinds = [KINDS[name] for name in sorted(policy.kinds())]
-    contexts = {k.name: CollectContext(now=now, actions=policy.actions_for(k.name)) for k in kinds}
+    contexts = {k.name: CollectContext(now=now, actions=policy.actions_for(k.name), policy=policy) for k in kinds}
     index, total = options.shard
     api.check_token(needs_write=False)
     writer = InventoryWriter(options.out, format_time(now), {

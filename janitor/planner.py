@@ -103,7 +103,8 @@ def _evaluate_project(policy: Policy, entry: Json, project: ProjectResult, resul
             continue
         candidates = list(kind.candidates(entry, effective.rule.action))
         totals.examined += len(candidates)
-        for candidate, kept in _decide(kind, effective, candidates, result.now):
+        project.notes.extend(note for note in kind.notes(entry) if note not in project.notes)
+        for candidate, kept in kind.settle(list(_decide(kind, effective, candidates, result.now))):
             if kept is not None:
                 project.kept.append(kept)
                 totals.kept += 1

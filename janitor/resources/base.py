@@ -13,10 +13,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from janitor.model import Candidate, Json, PlanItem
+from janitor.model import Candidate, Json, Kept, PlanItem
 
 if TYPE_CHECKING:
     from janitor.gitlab_api import GitLabAPI
+    from janitor.policy.model import Policy
+
+Decision = tuple[Candidate, "Kept | None"]  # None: removed
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,9 @@ class CollectContext:
 
     now: datetime
     actions: frozenset[str]
+    # the policy, for kinds that can tell from names alone what no rule could ever remove (and so need
+    # not fetch its details): container tags
+    policy: Policy | None = None
 
 
 class RecheckFailed(Exception):
@@ -76,6 +82,15 @@ class ResourceKind(ABC):
     @abstractmethod
     def execute(self, api: GitLabAPI, item: PlanItem) -> None:
         """Carry out the item's action. A 404 surfaces as NotFound (counted as already gone)."""
+
+    def settle(self, decisions: list[Decision]) -> list[Decision]:
+        """A last say over one rule's decisions in one project, for objects that share their fate
+        (container tags on one digest go together); the default changes nothing."""
+        return decisions
+
+    def notes(self, project: Json) -> list[str]:
+        """Things about the project's objects the report should mention (an empty registry ...)."""
+        return []
 
     def has_data(self, project: Json) -> bool:
         return all(key in project for key in self.inventory_keys)
