@@ -39,10 +39,12 @@ class _Marks:
 
     def __init__(self) -> None:
         self.at: dict[PathKey, tuple[int, int]] = {}
+        self.value_at: dict[PathKey, tuple[int, int]] = {}
         self.duplicates: list[tuple[PathKey, tuple[int, int]]] = []
 
     def walk(self, node: yaml.Node, path: PathKey) -> None:
         self.at.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
+        self.value_at[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
         if isinstance(node, yaml.MappingNode):
             seen: set[Any] = set()
             for key_node, value_node in node.value:
@@ -57,10 +59,11 @@ class _Marks:
             for index, item in enumerate(node.value):
                 self.walk(item, path + (index,))
 
-    def find(self, path: PathKey) -> tuple[int, int]:
-        while path not in self.at and path:
+    def find(self, path: PathKey, value: bool = False) -> tuple[int, int]:
+        table = self.value_at if value else self.at
+        while path not in table and path:
             path = path[:-1]
-        return self.at.get(path, (1, 1))
+        return table.get(path, (1, 1))
 
 
 class _Problems:
@@ -69,13 +72,17 @@ class _Problems:
         self.items: list[tuple[tuple[int, int], str]] = []
         self.paths: list[PathKey] = []
 
-    def covered(self, path: PathKey) -> bool:
-        """True when a problem at or below this path was already reported (more precisely)."""
-        return any(p[: len(path)] == path for p in self.paths)
+    def covered(self, path: PathKey, whole_value: bool) -> bool:
+        """True when this problem was already reported more precisely: at the same path, or (for an
+        error about a whole value, such as "matches none of the forms") somewhere inside it."""
+        if whole_value:
+            return any(p[: len(path)] == path for p in self.paths)
+        return path in self.paths
 
-    def add(self, path: PathKey, message: str, hint: str | None = None) -> None:
+    def add(self, path: PathKey, message: str, hint: str | None = None, value: bool = False) -> None:
+        """Report at the key (value=False: unknown keys) or at the offending value (value=True)."""
         self.paths.append(path)
-        line, col = self.marks.find(path)
+        line, col = self.marks.find(path, value)
         where = self._describe(path)
         text = f"{self.source}:{line}:{col}: {where}{message}"
         if hint:
@@ -186,7 +193,7 @@ def _check_semantics(problems: _Problems, data: Mapping[str, Any]) -> None:
         if isinstance(name, str):
             if name in seen:
                 problems.add(("rules", index, "name"), f"duplicate rule name {name!r}",
-                             f"rule #{seen[name] + 1} has it already; names must be unique")
+                             f"rule #{seen[name] + 1} has it already; names must be unique", value=True)
             seen.setdefault(name, index)
         _check_values(problems, rule, ("rules", index))
     overrides = data.get("overrides")
@@ -208,12 +215,12 @@ def _check_values(problems: _Problems, body: Mapping[str, Any], path: PathKey) -
             try:
                 parse_duration(match["older_than"])
             except ValueError as exc:
-                problems.add(path + ("match", "older_than"), str(exc))
+                problems.add(path + ("match", "older_than"), str(exc), value=True)
         if "larger_than" in match and isinstance(match["larger_than"], (str, int)):
             try:
                 parse_size(match["larger_than"])
             except ValueError as exc:
-                problems.add(path + ("match", "larger_than"), str(exc))
+                problems.add(path + ("match", "larger_than"), str(exc), value=True)
         for name in ("name", "ref", "version"):
             spec = match.get(name)
             if isinstance(spec, Mapping):
@@ -222,7 +229,8 @@ def _check_values(problems: _Problems, body: Mapping[str, Any], path: PathKey) -
                         try:
                             re.compile(spec[key])
                         except re.error as exc:
-                            problems.add(path + ("match", name, key), f"invalid regex {spec[key]!r}: {exc}")
+                            problems.add(path + ("match", name, key), f"invalid regex {spec[key]!r}: {exc}",
+                                         value=True)
 
 
 def validate_text(text: str, source: str) -> Policy:
@@ -254,9 +262,9 @@ def validate_text(text: str, source: str) -> Policy:
         leaves = _leaf_errors(error)
         for leaf in leaves:
             path = tuple(leaf.absolute_path)
-            if leaf.validator == "additionalProperties" or problems.covered(path):
+            if leaf.validator == "additionalProperties" or problems.covered(path, leaf.validator == "oneOf"):
                 continue  # reported by the structure stage, with a suggestion
-            problems.add(tuple(leaf.absolute_path), _humanize(leaf))
+            problems.add(tuple(leaf.absolute_path), _humanize(leaf), value=leaf.validator != "required")
     if not problems.items:
         _check_semantics(problems, data)
     if problems.items:
