@@ -31,6 +31,29 @@ def _project_json(p: ProjectResult) -> Json:
     }
 
 
+def _before_after(projects: list[ProjectResult]) -> Json:
+    """Per kind, what the examined objects weigh now and what stays after the plan is applied.
+
+    Several rules may examine the same object (kept by one, removed by another), so objects are counted
+    once, by (project, kind, title); an object any rule removes is gone "after".
+    """
+    seen: dict[str, dict[tuple[int, str], tuple[int, bool]]] = defaultdict(dict)
+    for p in projects:
+        for k in p.kept:
+            seen[k.resource].setdefault((p.project_id, k.title), (k.bytes, False))
+        for i in p.removed:
+            seen[i.resource][(p.project_id, i.title)] = (i.bytes, True)
+    out: Json = {}
+    for resource in sorted(seen):
+        objects = seen[resource].values()
+        out[resource] = {
+            "before_items": len(objects), "before_bytes": sum(b for b, _ in objects),
+            "after_items": sum(1 for _, gone in objects if not gone),
+            "after_bytes": sum(b for b, gone in objects if not gone),
+        }
+    return out
+
+
 def report_data(evaluation: Evaluation, policy: Policy, header: Json) -> Json:
     by_resource: dict[str, dict[str, int]] = defaultdict(lambda: {"items": 0, "bytes": 0})
     for project in evaluation.projects:
@@ -60,6 +83,7 @@ def report_data(evaluation: Evaluation, policy: Policy, header: Json) -> Json:
             "kept_bytes": sum(k.bytes for p in projects for k in p.kept),
             "by_resource": {k: by_resource[k] for k in sorted(by_resource)},
             "by_rule": rules,
+            "before_after": _before_after(projects),
         },
         "skipped_projects": {reason: sorted(paths) for reason, paths in sorted(evaluation.skipped_projects.items())},
         "projects": [_project_json(p) for p in projects],

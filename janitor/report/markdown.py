@@ -47,6 +47,13 @@ def render_markdown(data: Json) -> str:
     out += _table(["rule", "kind", "action", "items", "bytes", "examined", "kept"],
                   [[r["rule"], r["resource"], r["action"], r["items"], human_bytes(r["bytes"]), r["examined"],
                     r["kept"]] for r in totals["by_rule"]])
+    before_after = totals.get("before_after") or {}
+    if before_after:
+        out += ["", "Before and after, by kind (objects the rules examined, each counted once):", ""]
+        out += _table(["kind", "before", "after", "freed"],
+                      [[kind, f"{v['before_items']} · {human_bytes(v['before_bytes'])}",
+                        f"{v['after_items']} · {human_bytes(v['after_bytes'])}",
+                        human_bytes(v["before_bytes"] - v["after_bytes"])] for kind, v in before_after.items()])
     unevaluated = [r for r in totals["by_rule"] if r["unevaluated_projects"]]
     if unevaluated:
         out += ["", "### Rules not evaluated for lack of data", ""]
