@@ -96,7 +96,8 @@ def collect(policy: Policy, api: GitLabAPI, options: CollectOptions,
             raise SafetyRefusal(f"The policy reaches outside --scope {options.scope_lock}: " + "; ".join(problems),
                                 "Narrow the policy's scope, or run with a --scope that covers it.")
     now = datetime.now(timezone.utc)
-    kinds = [KINDS[name] for name in sorted(policy.kinds())]
+    used = policy.kinds()
+    kinds = [kind for name, kind in KINDS.items() if name in used]  # registry order: shared listings first
     contexts = {k.name: CollectContext(now=now, actions=policy.actions_for(k.name), policy=policy) for k in kinds}
     index, total = options.shard
     api.check_token(needs_write=False)
