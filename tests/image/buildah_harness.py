@@ -94,12 +94,16 @@ class Buildah:
 
     def build(self) -> subprocess.CompletedProcess[str]:
         # RUN steps reach the package index through this machine's CA bundle; the base has none of its own.
+        # No --layers: with vfs every cached layer is a full copy of the root file system (4x slower), and
+        # the previous run's images are pruned so the cache stays at one image's size.
+        # This store is private to these tests: leftover working containers would pin old images.
+        self.run("rm", "--all", check=False)
+        self.run("rmi", "--prune", check=False)
         return self.run(
             "bud",
             "--pull-never",
             "--isolation",
             "chroot",
-            "--layers",
             "--volume",
             f"{CA_BUNDLE}:{CA_BUNDLE}:ro",
             "--build-arg",

@@ -151,4 +151,9 @@ class _GitLabLoader(yaml.SafeLoader):
     pass
 
 
-_GitLabLoader.add_constructor("!reference", lambda loader, node: loader.construct_sequence(node))
+def _reference(loader: yaml.SafeLoader, node: yaml.Node) -> list[Any]:
+    assert isinstance(node, yaml.SequenceNode)
+    return loader.construct_sequence(node)
+
+
+_GitLabLoader.add_constructor("!reference", _reference)
