@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 from janitor.resources.base import ResourceKind
+from janitor.resources.branches import Branches
 from janitor.resources.job_artifacts import JobArtifacts
+from janitor.resources.pipelines import Pipelines
+from janitor.resources.protected_branches import ProtectedBranches
+from janitor.resources.tags import Tags
 
-KINDS: dict[str, ResourceKind] = {kind.name: kind for kind in (JobArtifacts(),)}
+KINDS: dict[str, ResourceKind] = {kind.name: kind for kind in (
+    JobArtifacts(), Pipelines(), Branches(), Tags(), ProtectedBranches(),
+)}
 
 
 def kind(name: str) -> ResourceKind:

@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from janitor.simulator.populate_registry import populate_registry
+from janitor.simulator.populate_repository import populate_repository
 from janitor.simulator.state import Group, Instance, Job, Pipeline, Project
 
 DAY_MS = 86_400_000
@@ -241,3 +243,6 @@ def _add_jobs(ids: _Ids, rng: random.Random, pipeline: Pipeline, size_factor: fl
 Populator = Callable[[Instance, Project, random.Random], None]
 # Later families register here, e.g. POPULATORS["branches"] = populate_branches.
 POPULATORS: dict[str, Populator] = {}
+POPULATORS["repository"] = populate_repository
+# after "repository": registry tags and review apps are named after its branches
+POPULATORS["registry"] = populate_registry

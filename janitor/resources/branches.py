@@ -1,0 +1,127 @@
+"""Branches: `delete` removes a branch (DELETE /projects/:id/repository/branches/:branch,
+doc/api/branches.md). GitLab lets a Maintainer delete a protected branch through the API, so the
+protections below are ours to enforce, at plan time and again just before deleting.
+
+Age is the last commit's committed_date. Built in: the default branch, protected branches (the branch's
+own `protected` flag, which GitLab computes from every rule, and the project's rules matched here the
+way GitLab matches them, `*` crossing "/"), and the source branch of an open merge request.
+
+Reading protection rules needs the Maintainer role (ProtectedBranchPolicy); with a lesser token collect
+keeps going on the branches' `protected` flags alone, which already account for every rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from janitor.errors import AuthError
+from janitor.matchers import name_glob
+from janitor.model import Candidate, Json, PlanItem, parse_time
+from janitor.resources.base import CollectContext, PerSpec, RecheckFailed, ResourceKind
+
+if TYPE_CHECKING:
+    from janitor.gitlab_api import GitLabAPI
+
+BRANCHES = "/projects/{project}/repository/branches"
+BRANCH = "/projects/{project}/repository/branches/{branch}"
+PROTECTED_BRANCHES = "/projects/{project}/protected_branches"
+MERGE_REQUESTS = "/projects/{project}/merge_requests"
+
+
+def matching_rule(name: str, rules: list[Json]) -> str | None:
+    """The protected-branch rule that covers `name` (exact, or a wildcard where `*` matches anything)."""
+    for rule in rules:
+        pattern = str(rule.get("name"))
+        if pattern == name or ("*" in pattern and name_glob(pattern).fullmatch(name)):
+            return pattern
+    return None
+
+
+def protection(branch: Json, default: str | None, rules: list[Json], open_mrs: set[str]) -> str | None:
+    name = str(branch.get("name"))
+    if branch.get("default") or name == default:
+        return "the project's default branch"
+    rule = matching_rule(name, rules)
+    if rule is not None:
+        return f"protected branch (rule {rule!r})"
+    if branch.get("protected"):
+        return "protected branch"
+    if name in open_mrs:
+        return "source branch of an open merge request"
+    return None
+
+
+def fingerprint(branch: Json) -> dict[str, Any]:
+    return {"commit": (branch.get("commit") or {}).get("id")}
+
+
+class Branches(ResourceKind):
+    name = "branches"
+    summary = "branches (merged, stale, ...), never the default, protected or open-MR ones"
+    age_field = "the last commit's committed_date"
+    actions = ("delete",)
+    conditions = ("older_than", "name", "merged", "has_open_mr")
+    per: ClassVar[dict[str, PerSpec]] = {
+        "project": PerSpec((), description="the N most recently committed branches of the project"),
+    }
+    default_per = "project"
+    inventory_keys = ("_branches",)
+    needs_merge_requests = True
+    protections = ("the default branch", "protected branches (flag and rules, wildcards included)",
+                   "source branches of open merge requests")
+
+    def collect(self, api: GitLabAPI, project: Json, ctx: CollectContext) -> Json:
+        found: Json = {}
+        if "_branches" not in project:
+            found["_branches"] = list(api.list(BRANCHES, project=project["id"]))
+        if "_protectedBranches" not in project:
+            try:
+                found["_protectedBranches"] = list(api.list(PROTECTED_BRANCHES, project=project["id"]))
+            except AuthError as exc:
+                if exc.status != 403 or "scope" in exc.message:
+                    raise
+                # below Maintainer: the branches' own `protected` flags still carry every rule
+        return found
+
+    def candidates(self, project: Json, action: str) -> Iterator[Candidate]:
+        default = project.get("default_branch")
+        rules = list(project.get("_protectedBranches") or [])
+        open_mrs = {str(mr.get("source_branch")) for mr in project.get("_mrs") or []
+                    if mr.get("state", "opened") == "opened"}
+        for branch in project.get("_branches") or []:
+            name = str(branch.get("name"))
+            commit = branch.get("commit") or {}
+            yield Candidate(
+                key=f"branch:{name}",
+                title=f"branch {name}",
+                target={"branch": name},
+                fingerprint=fingerprint(branch),
+                age_at=parse_time(commit.get("committed_date") or commit.get("created_at")),
+                bytes=0,
+                attrs={"name": name, "merged": branch.get("merged"), "has_open_mr": name in open_mrs},
+                protected=protection(branch, default, rules, open_mrs),
+            )
+
+    def recheck(self, api: GitLabAPI, item: PlanItem, cache: dict[Any, Any]) -> None:
+        name = str(item.target["branch"])
+        branch = api.get(BRANCH, project=item.project_id, branch=name)  # 404: already gone
+        if fingerprint(branch) != dict(item.fingerprint):
+            raise RecheckFailed(f"changed since the plan: commit {item.fingerprint.get('commit')!r} -> "
+                                f"{fingerprint(branch)['commit']!r}")
+        key = ("protected-branches", item.project_id)
+        if key not in cache:
+            try:
+                cache[key] = list(api.list(PROTECTED_BRANCHES, project=item.project_id))
+            except AuthError as exc:
+                if exc.status != 403 or "scope" in exc.message:
+                    raise
+                cache[key] = []
+        mrs = api.first_page(MERGE_REQUESTS, {"state": "opened", "source_branch": name, "per_page": 1},
+                             project=item.project_id)
+        reason = protection(branch, None, cache[key], {name} if mrs else set())
+        if reason:
+            raise RecheckFailed(f"now protected: {reason}")
+
+    def execute(self, api: GitLabAPI, item: PlanItem) -> None:
+        api.delete(BRANCH, project=item.project_id, branch=item.target["branch"])

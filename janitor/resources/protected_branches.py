@@ -1,0 +1,99 @@
+"""Protected-branch rules: `delete` removes a rule, not a branch (DELETE /projects/:id/protected_branches/:name,
+doc/api/protected_branches.md; the name URL-encoded, wildcards included). Needs the Maintainer role,
+to list the rules too.
+
+Rules have no age. `orphaned`: the rule's pattern matches no existing branch (`*` crosses "/", as in
+GitLab). Built in: the rule that protects the default branch is never removed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from janitor.matchers import name_glob
+from janitor.model import Candidate, Json, PlanItem
+from janitor.resources.base import CollectContext, PerSpec, RecheckFailed, ResourceKind
+from janitor.resources.branches import BRANCHES, PROTECTED_BRANCHES
+
+if TYPE_CHECKING:
+    from janitor.gitlab_api import GitLabAPI
+
+RULE = "/projects/{project}/protected_branches/{name}"
+PROJECT = "/projects/{project}"
+
+
+def covers(pattern: str, branch: str) -> bool:
+    return pattern == branch or ("*" in pattern and name_glob(pattern).fullmatch(branch) is not None)
+
+
+def fingerprint(rule: Json) -> dict[str, Any]:
+    def levels(key: str) -> list[int]:
+        return sorted(int(level.get("access_level") or 0) for level in rule.get(key) or [])
+
+    return {"push": levels("push_access_levels"), "merge": levels("merge_access_levels")}
+
+
+def protection(pattern: str, default: str | None) -> str | None:
+    if default and covers(pattern, default):
+        return f"protects the default branch {default!r}"
+    return None
+
+
+class ProtectedBranches(ResourceKind):
+    name = "protected_branches"
+    summary = "protected-branch rules (the rule, not the branch), e.g. ones that match no branch"
+    age_field = "none: rules have no date"
+    actions = ("delete",)
+    conditions = ("orphaned", "name")
+    per: ClassVar[dict[str, PerSpec]] = {"project": PerSpec((), description="the project's rules")}
+    default_per = "project"
+    inventory_keys = ("_protectedBranches", "_branches")
+    protections = ("the rule that protects the default branch",)
+
+    def collect(self, api: GitLabAPI, project: Json, ctx: CollectContext) -> Json:
+        found: Json = {}
+        if "_protectedBranches" not in project:
+            found["_protectedBranches"] = list(api.list(PROTECTED_BRANCHES, project=project["id"]))
+        if "_branches" not in project:
+            found["_branches"] = list(api.list(BRANCHES, project=project["id"]))
+        return found
+
+    def candidates(self, project: Json, action: str) -> Iterator[Candidate]:
+        default = project.get("default_branch")
+        branches = [str(b.get("name")) for b in project.get("_branches") or []]
+        for rule in project.get("_protectedBranches") or []:
+            pattern = str(rule.get("name"))
+            yield Candidate(
+                key=f"protected-branch:{pattern}",
+                title=f"protected-branch rule {pattern}",
+                target={"name": pattern},
+                fingerprint=fingerprint(rule),
+                age_at=None,
+                bytes=0,
+                attrs={"name": pattern, "orphaned": not any(covers(pattern, b) for b in branches)},
+                protected=protection(pattern, default),
+            )
+
+    def recheck(self, api: GitLabAPI, item: PlanItem, cache: dict[Any, Any]) -> None:
+        pattern = str(item.target["name"])
+        rule = api.get(RULE, project=item.project_id, name=pattern)  # 404: already gone
+        if fingerprint(rule) != dict(item.fingerprint):
+            raise RecheckFailed(f"changed since the plan: access levels {dict(item.fingerprint)} -> "
+                                f"{fingerprint(rule)}")
+        key = ("project", item.project_id)
+        if key not in cache:
+            cache[key] = api.get(PROJECT, project=item.project_id)
+        reason = protection(pattern, cache[key].get("default_branch"))
+        if reason:
+            raise RecheckFailed(f"now protected: {reason}")
+        if "orphaned" in item.reason:
+            # still orphaned? a branch it now covers would lose its protection
+            search = pattern.split("*", 1)[0]
+            names = [str(b.get("name")) for b in api.list(BRANCHES, {"search": f"^{search}"} if search else {},
+                                                          project=item.project_id)]
+            if any(covers(pattern, n) for n in names):
+                raise RecheckFailed("no longer orphaned: a branch it matches exists now")
+
+    def execute(self, api: GitLabAPI, item: PlanItem) -> None:
+        api.delete(RULE, project=item.project_id, name=item.target["name"])
