@@ -8,6 +8,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from janitor.inventory import INCOMPLETE, Inventory
 from janitor.matchers import NameMatcher
@@ -155,7 +156,9 @@ def _kept_by_latest(kind: ResourceKind, effective: EffectiveRule, candidates: li
         groups[group][unit].append(c)
     kept: dict[str, str] = {}
     for group, units in groups.items():
-        def newest(item: tuple[str, list[Candidate]]) -> tuple[float, str]:
+        def newest(item: tuple[str, list[Candidate]]) -> tuple[Any, str]:
+            if spec.rank:
+                return (max(c.attrs[spec.rank] for c in item[1]), item[0])
             stamps = [c.age_at.timestamp() for c in item[1] if c.age_at]
             return (max(stamps) if stamps else 0.0, item[0])
 

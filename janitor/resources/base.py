@@ -10,7 +10,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from janitor.model import Candidate, Json, Kept, PlanItem
@@ -33,6 +33,8 @@ class PerSpec:
     group: tuple[str, ...]
     unit: str | None = None
     description: str = ""
+    # the attr that ranks units (highest first) instead of their newest date, e.g. a tag's version
+    rank: str | None = None
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,9 @@ class CollectContext:
 
     now: datetime
     actions: frozenset[str]
+    # the smallest `older_than` among this kind's rules (overrides included), None when some rule has
+    # none: nothing younger can be removed, so a kind may let the API filter by it (`updated_before`)
+    min_age: timedelta | None = None
     # the policy, for kinds that can tell from names alone what no rule could ever remove (and so need
     # not fetch its details): container tags
     policy: Policy | None = None
