@@ -106,13 +106,16 @@ def render_project(project: Project, ctx: Context, statistics: bool = False, sim
 
 def render_statistics(project: Project) -> dict[str, int]:
     artifacts = project.job_artifacts_size
+    # kept current by the registry and packages routes (simulator/registry_records.py recount)
+    packages = project.collections.get("packages_size", 0)
+    registry = project.collections.get("container_registry_size", 0)
     return {
         "commit_count": project.commit_count,
-        "storage_size": project.repository_size + artifacts,
+        "storage_size": project.repository_size + artifacts + packages + registry,
         "repository_size": project.repository_size,
         "wiki_size": 0, "lfs_objects_size": 0, "job_artifacts_size": artifacts,
-        "pipeline_artifacts_size": 0, "packages_size": 0, "snippets_size": 0, "uploads_size": 0,
-        "container_registry_size": 0,
+        "pipeline_artifacts_size": 0, "packages_size": packages, "snippets_size": 0, "uploads_size": 0,
+        "container_registry_size": registry,
     }
 
 
