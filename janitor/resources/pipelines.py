@@ -22,14 +22,17 @@ is a superset of what either kind alone would have written.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from janitor.model import Candidate, Json, PlanItem, format_time, parse_time
 from janitor.resources.base import CollectContext, PerSpec, RecheckFailed, ResourceKind
 from janitor.resources.job_artifacts import removable_bytes
+from janitor.units import parse_duration
 
 if TYPE_CHECKING:
     from janitor.gitlab_api import GitLabAPI
+    from janitor.policy.model import Policy
 
 PIPELINES = "/projects/{project}/pipelines"
 PIPELINE = "/projects/{project}/pipelines/{pipeline}"
@@ -41,6 +44,21 @@ NEWEST = "_newestPipelines"
 
 def fingerprint(pipeline: Json) -> dict[str, Any]:
     return {"status": pipeline.get("status"), "updated_at": pipeline.get("updated_at")}
+
+
+def smallest_older_than(policy: Policy, kind: str) -> timedelta | None:
+    """The smallest older_than any rule of `kind` may use anywhere (overrides included); None when a rule
+    has none, since then any pipeline may be removed."""
+    ages: list[timedelta] = []
+    for rule in (r for r in policy.rules if r.resource == kind):
+        values = [rule.match.get("older_than")] + [
+            patches[rule.name].get("match", {}).get("older_than")
+            for patches in policy.overrides.values() if rule.name in patches
+        ]
+        if values[0] is None:
+            return None
+        ages += [parse_duration(v) for v in values if v is not None]
+    return min(ages) if ages else None
 
 
 def newest_per_ref(project: Json) -> dict[str, int]:
@@ -68,11 +86,12 @@ class Pipelines(ResourceKind):
     def collect(self, api: GitLabAPI, project: Json, ctx: CollectContext) -> Json:
         pid = project["id"]
         merged: dict[int, Json] = {int(p["id"]): p for p in project.get("_pipelines") or []}
-        if ctx.min_age is None:
+        min_age = smallest_older_than(ctx.policy, self.name) if ctx.policy else None
+        if min_age is None:
             for row in api.list(PIPELINES, {"order_by": "id", "sort": "desc"}, project=pid):
                 merged[int(row["id"])] = {k: row.get(k) for k in FIELDS}
             return {"_pipelines": sorted(merged.values(), key=lambda p: -int(p["id"]))}
-        cutoff = format_time(ctx.now - ctx.min_age)
+        cutoff = format_time(ctx.now - min_age)
         for row in api.list(PIPELINES, {"updated_before": cutoff, "order_by": "id", "sort": "desc"}, project=pid):
             merged[int(row["id"])] = {k: row.get(k) for k in FIELDS}
         newest = self._newest_recent(api, pid, cutoff, {str(p.get("ref")) for p in merged.values()})
