@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
 from janitor import __version__
@@ -24,7 +24,6 @@ from janitor.planner import in_scope
 from janitor.policy.model import Policy, scope_lock_violations
 from janitor.resources import KINDS
 from janitor.resources.base import CollectContext, ResourceKind
-from janitor.units import parse_duration
 
 GROUP_PROJECTS = "/groups/{group}/projects"
 PROJECTS = "/projects"
@@ -168,20 +167,6 @@ def collect(policy: Policy, api: GitLabAPI, options: CollectOptions,
             "Re-run collect, or pass --keep-going to accept the inventory as it is.",
         )
     return result
-
-
-def _min_age(policy: Policy, kind: str) -> timedelta | None:
-    """The smallest older_than any rule of `kind` may use anywhere; None if one may have none."""
-    ages: list[timedelta] = []
-    for rule in (r for r in policy.rules if r.resource == kind):
-        values = [rule.match.get("older_than")] + [
-            patches[rule.name].get("match", {}).get("older_than")
-            for patches in policy.overrides.values() if rule.name in patches
-        ]
-        if values[0] is None:
-            return None
-        ages += [parse_duration(v) for v in values if v is not None]
-    return min(ages) if ages else None
 
 
 def _collect_project(api: GitLabAPI, project: Json, kinds: list[ResourceKind], contexts: dict[str, CollectContext]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from janitor.model import Candidate, Json, Kept, PlanItem
@@ -43,9 +43,6 @@ class CollectContext:
 
     now: datetime
     actions: frozenset[str]
-    # the smallest `older_than` among this kind's rules (overrides included), None when some rule has
-    # none: nothing younger can be removed, so a kind may let the API filter by it (`updated_before`)
-    min_age: timedelta | None = None
     # the policy, for kinds that can tell from names alone what no rule could ever remove (and so need
     # not fetch its details): container tags
     policy: Policy | None = None
