@@ -131,3 +131,12 @@ def test_long_lists_are_folded_with_a_count_not_dropped(tmp_path: Path, run: Any
     big_html = html.split('id="p-1"')[1].split('id="p-2"')[0]
     assert big_html.count("<tr><td>job ") == 200  # the page folds later than the comment, but says so too
     assert "… and 30 more, listed in report.json." in big_html
+
+
+def test_report_json_from_an_open_group_inventory_follows_the_schema(tmp_path: Path, run: Any) -> None:
+    sample = Path(__file__).parent / "fixtures" / "opengroup"
+    report_dir = _plan(run, tmp_path, sample, sample / "policy.yml", {"GITLAB_URL": "https://gitlab.example.com"})
+    report = json.loads((report_dir / "report.json").read_text(encoding="utf-8"))
+    assert list(_validator(run).iter_errors(report)) == []
+    kinds = set(report["totals"]["before_after"])
+    assert kinds == {"branches", "container_tags", "packages", "protected_branches", "tags"}

@@ -152,8 +152,9 @@ def _charts(data: Json) -> str:
     totals = data["totals"]
     top = [p for p in data["projects"] if p["remove_items"]][:TOP_PROJECTS]
     projects = [Bar(p["path"], p["remove_bytes"], f"{p['remove_items']} items") for p in top]
-    rules = sorted((Bar(r["rule"], r["bytes"], f"{r['items']} items") for r in totals["by_rule"]),
-                   key=lambda b: (-b.value, b.label))
+    rules = sorted((Bar(r["rule"], r["bytes"], f"{r['items']} items" + (
+        f", not evaluated in {r['unevaluated_projects']} projects" if r["unevaluated_projects"] else ""))
+        for r in totals["by_rule"]), key=lambda b: (-b.value, b.label))
     kinds = sorted((Bar(k, v["bytes"], f"{v['items']} items") for k, v in totals["by_resource"].items()),
                    key=lambda b: (-b.value, b.label))
     return ('<section class="charts">'
