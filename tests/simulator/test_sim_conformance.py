@@ -93,6 +93,12 @@ def jobs_path(instance: Instance) -> str:
     return f"/projects/{project}/jobs?per_page=100&scope[]=failed&scope[]=success"
 
 
+def released_tag(instance: Instance) -> str:
+    from janitor.simulator.repo_state import repository
+
+    return "%5E" + next(iter(repository(instance.projects[1]).releases)) + "%24"  # ^name$: exactly that tag
+
+
 CASES = {
     "projects_list.json": lambda i: "/projects?per_page=100",
     "projects_list_simple.json": lambda i: "/projects?simple=true",
@@ -105,6 +111,15 @@ CASES = {
     "job_single.json": lambda i: "/projects/{}/jobs/{}".format(*failed_job_with_archive(i)),
     "pipelines_list.json": lambda i: "/projects/1/pipelines",
     "pipeline_single.json": lambda i: f"/projects/1/pipelines/{i.projects[1].pipelines[0].id}",
+    # repository: project 1 has tags with a release (the newest version) and merged merge requests
+    "branches_list.json": lambda i: "/projects/1/repository/branches",
+    "branch_single.json": lambda i: "/projects/1/repository/branches/main",
+    "tags_list.json": lambda i: "/projects/1/repository/tags?search=" + released_tag(i),
+    "tag_single.json": lambda i: "/projects/1/repository/tags/v1.0.0",
+    "protected_branches_list.json": lambda i: "/projects/1/protected_branches",
+    "protected_tags_list.json": lambda i: "/projects/1/protected_tags",
+    "releases_list.json": lambda i: "/projects/1/releases",
+    "merge_requests_list.json": lambda i: "/projects/1/merge_requests?state=merged",
 }
 
 

@@ -68,19 +68,23 @@ def render_tag(tag: Tag, project: Project, repo: Repository, ctx: Context) -> di
     }
 
 
-def _levels(prefix: int, level: int) -> list[dict[str, Any]]:
-    return [{"id": prefix * 10 + level // 10, "access_level": level,
-             "access_level_description": _LEVELS.get(level, "Maintainers")}]
+def _levels(prefix: int, level: int, deploy_key: bool = False) -> list[dict[str, Any]]:
+    levels: list[dict[str, Any]] = [{"id": prefix * 10 + level // 10, "access_level": level,
+                                     "access_level_description": _LEVELS.get(level, "Maintainers")}]
+    if deploy_key:  # as in GitLab's examples: a deploy key may push (or create tags) too
+        levels.append({"id": prefix * 10 + 9, "access_level": 40, "access_level_description": "Deploy key",
+                       "deploy_key_id": 1})
+    return levels
 
 
 def render_protected_branch(rule: ProtectionRule) -> dict[str, Any]:
-    return {"id": rule.id, "name": rule.name, "push_access_levels": _levels(rule.id, rule.push),
+    return {"id": rule.id, "name": rule.name, "push_access_levels": _levels(rule.id, rule.push, True),
             "merge_access_levels": _levels(rule.id * 2, rule.merge), "allow_force_push": False,
             "code_owner_approval_required": False}
 
 
 def render_protected_tag(rule: ProtectionRule) -> dict[str, Any]:
-    return {"name": rule.name, "create_access_levels": _levels(rule.id, rule.push)}
+    return {"name": rule.name, "create_access_levels": _levels(rule.id, rule.push, True)}
 
 
 def search_filter(ctx: Context, names: list[str]) -> list[str]:
