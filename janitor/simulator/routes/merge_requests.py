@@ -21,7 +21,8 @@ def _user(ctx: Context) -> dict[str, Any]:
 def _milestone(project: Project, ctx: Context) -> dict[str, Any]:
     at = iso(project.created_at)
     return {"id": project.id, "iid": 1, "project_id": project.id, "title": "Backlog", "description": "",
-            "state": "active", "created_at": at, "updated_at": at, "due_date": at[:10] if at else None, "start_date": at[:10] if at else None,
+            "state": "active", "created_at": at, "updated_at": at,
+            "due_date": at[:10] if at else None, "start_date": at[:10] if at else None,
             "web_url": f"{ctx.base_url}/{project.path_with_namespace}/-/milestones/1"}
 
 
