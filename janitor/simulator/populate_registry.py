@@ -41,6 +41,7 @@ _PACKAGE_SETS = (
     ("pypi", "acme-{p}", ("acme_{p}.whl", "acme_{p}.tar.gz")),
     ("generic", "{p}-bundle", ("bundle.tar.gz",)),
     ("helm", "{p}-chart", ("chart.tgz",)),
+    ("conan", "{p}/1.0@acme/stable", ("conanfile.py", "conanmanifest.txt")),
 )
 
 

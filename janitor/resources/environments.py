@@ -1,0 +1,147 @@
+"""Environments (doc/api/environments.md).
+
+`delete` stops an environment that is still available (POST /projects/:id/environments/:id/stop), then
+deletes it (DELETE /projects/:id/environments/:id, 204); GitLab answers 403 to deleting one that is not
+stopped. Protected environments (doc/api/protected_environments.md, a Premium feature) are never
+removed. When they cannot be listed (Free tier, or a token without the Maintainer role), every
+environment of the `production` tier is kept in their place, and the report says so.
+
+A review app is an environment in the `review/` folder (doc/ci/review_apps: `environment: review/$CI_COMMIT_REF_SLUG`
+...; GitLab's "Delete multiple stopped review apps" acts on that folder). It is `orphaned` when the branch
+its last deployment was made from no longer exists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from janitor.errors import ApiError, AuthError, NotFound
+from janitor.model import Candidate, Json, PlanItem, parse_time
+from janitor.resources.base import CollectContext, PerSpec, RecheckFailed, ResourceKind
+from janitor.resources.container_tags import list_refs, name_may_be_removed, rules_for, uses
+
+if TYPE_CHECKING:
+    from janitor.gitlab_api import GitLabAPI
+
+ENVIRONMENTS = "/projects/{project}/environments"
+ENVIRONMENT = "/projects/{project}/environments/{environment}"
+STOP = "/projects/{project}/environments/{environment}/stop"
+PROTECTED = "/projects/{project}/protected_environments"
+ENV_FIELDS = ("id", "name", "slug", "state", "tier", "created_at", "updated_at", "external_url")
+DEPLOYMENT_FIELDS = ("id", "iid", "ref", "sha", "status", "created_at")
+RUNNING = frozenset({"created", "pending", "running", "blocked"})
+UNKNOWN_PROTECTION = "production"
+
+
+def last_deployment(env: Json) -> Json:
+    return env.get("last_deployment") or {}
+
+
+def fingerprint(env: Json) -> dict[str, Any]:
+    return {"state": env.get("state"), "last_deployment_id": last_deployment(env).get("id")}
+
+
+def _protected_names(api: GitLabAPI, project: Any) -> list[str] | None:
+    try:
+        return [str(p.get("name")) for p in api.list(PROTECTED, project=project)]
+    except NotFound:
+        return None
+    except AuthError as exc:
+        if "scope" in exc.message:
+            raise
+        return None
+
+
+class Environments(ResourceKind):
+    name = "environments"
+    summary = "environments (stopped first when still available), review apps of deleted branches"
+    age_field = "the last deployment's created_at (the environment's updated_at when it has none)"
+    actions = ("delete",)
+    conditions = ("older_than", "name", "state", "orphaned")
+    per: ClassVar[dict[str, PerSpec]] = {
+        "folder": PerSpec(("folder",), description="the newest N environments of each folder (review/, ...)"),
+        "project": PerSpec((), description="the newest N environments of the project"),
+    }
+    default_per = "folder"
+    inventory_keys = ("_environments",)
+    protections = (
+        "protected environments (production-tier ones when protection cannot be read)",
+        "environments with a deployment that is still running",
+    )
+
+    def collect(self, api: GitLabAPI, project: Json, ctx: CollectContext) -> Json:
+        rules = rules_for(ctx, self.name, project)
+        if rules == []:
+            return {"_environments": []}
+        listed = [{k: e.get(k) for k in ENV_FIELDS} for e in api.list(ENVIRONMENTS, project=project["id"])]
+        protected = _protected_names(api, project["id"]) if listed else []
+        for env in listed:
+            # the listing has no last deployment: read it only where the age or a running deployment matters
+            if env["name"] not in (protected or []) and name_may_be_removed(rules, str(env["name"])):
+                details = api.get(ENVIRONMENT, project=project["id"], environment=env["id"])
+                deployment = details.get("last_deployment")
+                env["last_deployment"] = {k: deployment.get(k) for k in DEPLOYMENT_FIELDS} if deployment else None
+        found: Json = {"_environments": listed, "_protectedEnvironments": protected}
+        if uses(rules, "orphaned") and any(str(e["name"]).startswith("review/") for e in listed):
+            found.update(list_refs(api, project))
+        return found
+
+    def candidates(self, project: Json, action: str) -> Iterator[Candidate]:
+        protected = project.get("_protectedEnvironments")
+        branches = None if "_branches" not in project else {str(b.get("name")) for b in project["_branches"] or []}
+        for env in project.get("_environments") or []:
+            name = str(env.get("name"))
+            deployment = last_deployment(env)
+            review = name.startswith("review/")
+            orphaned: bool | None = False
+            if review:
+                ref = deployment.get("ref")
+                orphaned = None if branches is None or not ref else str(ref) not in branches
+            yield Candidate(
+                key=f"environment:{env.get('id')}",
+                title=f"environment {name} ({env.get('state')})",
+                target={"environment_id": env.get("id")},
+                fingerprint=fingerprint(env),
+                age_at=parse_time(deployment.get("created_at") or env.get("updated_at")),
+                bytes=0,
+                attrs={"name": name, "state": env.get("state"), "orphaned": orphaned,
+                       "folder": name.split("/", 1)[0] if "/" in name else name, "tier": env.get("tier")},
+                protected=self._protection(env, protected),
+            )
+
+    @staticmethod
+    def _protection(env: Json, protected: list[str] | None) -> str | None:
+        if protected is None:
+            if env.get("tier") == UNKNOWN_PROTECTION:
+                return ("protected environments could not be listed (a Premium feature, or the token lacks "
+                        "the Maintainer role): production-tier environments are kept in their place")
+        elif env.get("name") in protected:
+            return "protected environment"
+        status = last_deployment(env).get("status")
+        if status in RUNNING:
+            return f"its last deployment is still running ({status})"
+        return None
+
+    def recheck(self, api: GitLabAPI, item: PlanItem, cache: dict[Any, Any]) -> None:
+        env = api.get(ENVIRONMENT, project=item.project_id, environment=item.target["environment_id"])
+        now = fingerprint(env)
+        if now != dict(item.fingerprint):
+            changed = ", ".join(f"{k} {item.fingerprint.get(k)!r} -> {v!r}" for k, v in now.items()
+                                if item.fingerprint.get(k) != v)
+            raise RecheckFailed(f"changed since the plan: {changed}")
+        key = ("protected-environments", item.project_id)
+        if key not in cache:
+            cache[key] = _protected_names(api, item.project_id)
+        reason = self._protection(env, cache[key])
+        if reason:
+            raise RecheckFailed(f"now protected: {reason}")
+
+    def execute(self, api: GitLabAPI, item: PlanItem) -> None:
+        project, environment = item.project_id, item.target["environment_id"]
+        if item.fingerprint.get("state") != "stopped":
+            stopped = api.post(STOP, project=project, environment=environment)
+            if stopped.get("state") == "stopping":
+                # its on_stop job is running; GitLab would refuse the delete (403) until it finishes
+                raise ApiError("the environment is stopping (its stop job is running); a later run deletes it")
+        api.delete(ENVIRONMENT, project=project, environment=environment)

@@ -1,0 +1,171 @@
+"""Packages of the package registry (doc/api/packages.md).
+
+`delete` removes a package with all its files (DELETE /projects/:id/packages/:package_id, 204). GitLab
+answers 403 when a package protection rule covers it (doc/api/project_packages_protection_rules.md); the
+rules are read at collect so the plan never lists such a package, and a 403 at apply (a rule added since,
+or rules that could not be read) is reported as a failure with that reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from janitor.errors import ApiError, AuthError, NotFound
+from janitor.matchers import NameMatcher, name_glob
+from janitor.model import Candidate, Json, PlanItem, parse_time
+from janitor.resources.base import CollectContext, PerSpec, RecheckFailed, ResourceKind
+from janitor.resources.container_tags import rules_for
+
+if TYPE_CHECKING:
+    from janitor.gitlab_api import GitLabAPI
+    from janitor.policy.model import EffectiveRule
+
+PACKAGES = "/projects/{project}/packages"
+PACKAGE = "/projects/{project}/packages/{package}"
+PACKAGE_FILES = "/projects/{project}/packages/{package}/package_files"
+PROTECTION_RULES = "/projects/{project}/packages/protection/rules"
+PACKAGE_FIELDS = ("id", "name", "version", "package_type", "status", "created_at", "_links")
+
+
+def protecting_rule(package: Json, rules: list[Json] | None) -> Json | None:
+    for rule in rules or []:
+        if rule.get("package_type") == package.get("package_type") and \
+                name_glob(str(rule.get("package_name_pattern"))).fullmatch(str(package.get("name"))):
+            return rule
+    return None
+
+
+def _could_remove(package: Json, rules: list[EffectiveRule] | None) -> bool:
+    """Whether some rule in effect might remove it, judged on what the listing shows (no sizes yet)."""
+    if rules is None:
+        return True
+    name, version = str(package.get("name")), str(package.get("version"))
+    for effective in rules:
+        match = effective.rule.match
+        if effective.keep_names and effective.keep_names.explain(name) is None:
+            continue
+        if "name" in match and NameMatcher.from_policy(match["name"]).explain(name) is not None:
+            continue
+        if "version" in match and NameMatcher.from_policy(match["version"]).explain(version) is not None:
+            continue
+        types = match.get("package_type")
+        if types is not None and package.get("package_type") not in ({types} if isinstance(types, str) else set(types)):
+            continue
+        return True
+    return False
+
+
+def fingerprint(package: Json) -> dict[str, Any]:
+    return {"version": package.get("version"), "created_at": package.get("created_at"),
+            "files": package.get("_files")}
+
+
+class Packages(ResourceKind):
+    name = "packages"
+    summary = "packages of the package registry, with all their files"
+    age_field = "the package's created_at"
+    actions = ("delete",)
+    conditions = ("older_than", "name", "version", "package_type", "larger_than")
+    per: ClassVar[dict[str, PerSpec]] = {
+        "name": PerSpec(("package_type", "name"), description="the newest N versions of each package"),
+        "project": PerSpec((), description="the newest N packages of the project"),
+    }
+    default_per = "name"
+    inventory_keys = ("_packages",)
+    empty_when_statistic_zero = "packages_size"
+    protections = (
+        "packages a package protection rule covers (GitLab refuses to delete them)",
+        "packages whose status is not `default` (hidden, processing, error, pending destruction ...)",
+    )
+
+    def collect(self, api: GitLabAPI, project: Json, ctx: CollectContext) -> Json:
+        rules = rules_for(ctx, self.name, project)
+        if rules == []:
+            return {"_packages": []}
+        listed = [{k: p.get(k) for k in PACKAGE_FIELDS if k in p}
+                  for p in api.list(PACKAGES, {"order_by": "created_at", "sort": "asc"}, project=project["id"])]
+        protection = self._protection_rules(api, project["id"]) if listed else []
+        for package in listed:
+            # sizes cost one request per package: only for those some rule might remove
+            if _removable_status(package) and not protecting_rule(package, protection) and \
+                    _could_remove(package, rules):
+                files = list(api.list(PACKAGE_FILES, project=project["id"], package=package["id"]))
+                package["_size"] = sum(int(f.get("size") or 0) for f in files)
+                package["_files"] = len(files)
+        return {"_packages": listed, "_packageProtectionRules": protection}
+
+    @staticmethod
+    def _protection_rules(api: GitLabAPI, project: Any) -> list[Json] | None:
+        """The project's package protection rules; None when this GitLab or this token cannot list them
+        (before 17.6, or without the Maintainer role): then a 403 at apply is the only guard."""
+        try:
+            return list(api.list(PROTECTION_RULES, project=project))
+        except NotFound:
+            return None
+        except AuthError as exc:
+            if "scope" in exc.message:
+                raise
+            return None
+
+    def candidates(self, project: Json, action: str) -> Iterator[Candidate]:
+        rules = project.get("_packageProtectionRules")
+        for package in project.get("_packages") or []:
+            name, version = str(package.get("name")), str(package.get("version"))
+            yield Candidate(
+                key=f"package:{package.get('id')}",
+                title=f"{package.get('package_type')} {name} {version}",
+                target={"package_id": package.get("id")},
+                fingerprint=fingerprint(package),
+                age_at=parse_time(package.get("created_at")),
+                bytes=int(package.get("_size") or 0),
+                attrs={"name": name, "version": version, "package_type": package.get("package_type")},
+                protected=self._protection(package, rules),
+            )
+
+    @staticmethod
+    def _protection(package: Json, rules: list[Json] | None) -> str | None:
+        if not _removable_status(package):
+            return f"its status is {package.get('status')!r} (only packages in the `default` status are removed)"
+        rule = protecting_rule(package, rules)
+        if rule is not None:
+            return (f"covered by the package protection rule {rule.get('package_name_pattern')!r} "
+                    f"({rule.get('package_type')})")
+        return None
+
+    def recheck(self, api: GitLabAPI, item: PlanItem, cache: dict[Any, Any]) -> None:
+        # GET answers 404 for packages not in the default or deprecated status (packages.md): gone for us
+        package = api.get(PACKAGE, project=item.project_id, package=item.target["package_id"])
+        if not _removable_status(package):
+            raise RecheckFailed(f"now protected: its status is {package.get('status')!r}")
+        if item.fingerprint.get("files") is not None:
+            files = list(api.list(PACKAGE_FILES, project=item.project_id, package=item.target["package_id"]))
+            package["_files"] = len(files)
+        else:
+            package["_files"] = None
+        now = fingerprint(package)
+        if now != dict(item.fingerprint):
+            changed = ", ".join(f"{k} {item.fingerprint.get(k)!r} -> {v!r}" for k, v in now.items()
+                                if item.fingerprint.get(k) != v)
+            raise RecheckFailed(f"changed since the plan: {changed}")
+        key = ("package-protection", item.project_id)
+        if key not in cache:
+            cache[key] = self._protection_rules(api, item.project_id)
+        rule = protecting_rule(package, cache[key])
+        if rule is not None:
+            raise RecheckFailed(f"now protected by the package protection rule {rule.get('package_name_pattern')!r}")
+
+    def execute(self, api: GitLabAPI, item: PlanItem) -> None:
+        try:
+            api.delete(PACKAGE, project=item.project_id, package=item.target["package_id"])
+        except AuthError as exc:
+            if exc.status != 403 or "scope" in exc.message:
+                raise
+            raise ApiError(f"GitLab refused to delete the package (403): it is protected from deletion by a "
+                           f"package protection rule, or the token lacks the Maintainer role ({exc.message})",
+                           status=403) from None
+
+
+def _removable_status(package: Json) -> bool:
+    # A package without `status` comes from an inventory made elsewhere; apply re-reads it before deleting.
+    return package.get("status") in (None, "default")
