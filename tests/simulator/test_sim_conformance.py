@@ -25,6 +25,8 @@ NULLABLE = {"license", "license_url", "avatar_url", "marked_for_deletion_at", "m
 # Keys GitLab sends only on some items: failure_reason on failed jobs (see the notes in the
 # fixtures README), artifacts_file on jobs with an archive. A page must show them on some item.
 CONDITIONAL = {"failure_reason", "artifacts_file"}
+# An environment without a Kubernetes agent or an auto-stop time (most of them) answers null for these.
+NULLABLE |= {"auto_stop_at", "kubernetes_namespace", "flux_resource_path", "cluster_agent"}
 
 
 def kind(value: Any) -> str:
@@ -144,3 +146,40 @@ def test_the_checker_notices_a_missing_field_and_a_wrong_type() -> None:
         "$.id: expected number, got str", "$.pipeline.ref: missing", "$.items[0].a: missing",
         "$.items[].a: on no item",
     ]
+
+
+# Registry, packages and environments (janitor/simulator/routes/registry.py, packages.py, environments.py)
+def _first(instance: Instance, family: str) -> Any:
+    from janitor.simulator import registry_records as records
+
+    return next(x for p in instance.projects.values() for x in getattr(records, family)(p))
+
+
+def _conan_project(instance: Instance) -> int:
+    from janitor.simulator.registry_records import packages
+
+    return next(p.id for p in instance.projects.values() if any(k.package_type == "conan" for k in packages(p)))
+
+
+CASES.update({
+    "registry_repositories_list.json": lambda i: "/projects/1/registry/repositories",
+    "registry_repository_single.json":
+        lambda i: f"/registry/repositories/{_first(i, 'repositories').id}?tags=true&tags_count=true&size=true",
+    "registry_tags_list.json": lambda i: f"/projects/1/registry/repositories/{_first(i, 'repositories').id}/tags",
+    "registry_tag_details.json":
+        lambda i: f"/projects/1/registry/repositories/{_first(i, 'repositories').id}/tags/latest",
+    "packages_list.json": lambda i: f"/projects/{_conan_project(i)}/packages?per_page=100",
+    "package_single.json": lambda i: "/projects/1/packages/{}".format(
+        next(p.id for p in _packages_of(i, 1) if p.status == "default")),
+    "package_files_list.json": lambda i: "/projects/1/packages/{}/package_files".format(
+        next(p.id for p in _packages_of(i, 1) if p.status == "default")),
+    "environments_list.json": lambda i: "/projects/1/environments",
+    "environment_single.json": lambda i: f"/projects/1/environments/{_first(i, 'environments').id}",
+    "deployments_list.json": lambda i: "/projects/1/deployments",
+})
+
+
+def _packages_of(instance: Instance, project_id: int) -> list[Any]:
+    from janitor.simulator.registry_records import packages
+
+    return packages(instance.projects[project_id])
