@@ -36,8 +36,17 @@ def newest_per_ref(instance: Instance) -> set[int]:
     return set(newest.values())
 
 
+def latest_successful_per_ref(instance: Instance) -> set[int]:
+    latest: dict[tuple[int, str], int] = {}
+    for p in instance.pipelines.values():
+        if p.status == "success":
+            latest[(p.project_id, p.ref)] = max(latest.get((p.project_id, p.ref), 0), p.id)
+    return set(latest.values())
+
+
 def test_unfinished_and_newest_pipelines_survive(run, env, instance: Instance, tmp_path: Path) -> None:
-    newest = newest_per_ref(instance)
+    newest = newest_per_ref(instance) | latest_successful_per_ref(instance)
+    assert latest_successful_per_ref(instance) - newest_per_ref(instance), "some ref's newest pipeline failed"
     stuck = next(p for p in instance.pipelines.values() if p.id not in newest and p.status == "success")
     stuck.status = "running"  # an old pipeline still running: age alone must not remove it
     running = {p.id for p in instance.pipelines.values() if p.status == "running"}
@@ -46,7 +55,7 @@ def test_unfinished_and_newest_pipelines_survive(run, env, instance: Instance, t
     assert planned and not planned & (newest | running)
     report = json.loads((tmp_path / "report" / "report.json").read_text())
     reasons = {k["reason"].split(" (")[0].split(" '")[0] for p in report["projects"] for k in p["kept"]}
-    assert {"newest pipeline of", "pipeline is not finished"} <= reasons
+    assert {"newest pipeline of", "pipeline is not finished", "latest successful pipeline of"} <= reasons
     before = set(instance.pipelines)
     assert run(["apply", tmp_path / "plan.json", "--yes"], env).code == 0
     assert before - set(instance.pipelines) == planned
@@ -60,7 +69,7 @@ def test_collect_lets_gitlab_filter_by_age_yet_knows_the_newest_of_each_ref(
     assert lists and all("updated_before" in r.query or "updated_after" in r.query or "ref" in r.query
                          for r in lists)
     planned = {i["target"]["pipeline_id"] for i in plan["items"]}
-    assert planned and not planned & newest_per_ref(instance)
+    assert planned and not planned & (newest_per_ref(instance) | latest_successful_per_ref(instance))
     cutoff = instance.now - 60 * 86_400_000
     assert all(instance.pipelines[p].updated_at < cutoff for p in planned)
 

@@ -1,8 +1,9 @@
 """Pipelines: `delete` removes a finished pipeline with its jobs, artifacts and logs
 (DELETE /projects/:id/pipelines/:pipeline_id, doc/api/pipelines.md; GitLab requires the Owner role).
 
-Age is the pipeline's updated_at. Built in: unfinished pipelines, and the newest pipeline of each ref,
-are never removed.
+Age is the pipeline's updated_at. Built in: unfinished pipelines, the newest pipeline of each ref, and
+the latest successful pipeline of each ref (GitLab locks its artifacts; deleting the pipeline would take
+them, which the job_artifacts kind promises never to do) are never removed.
 
 How collect lets the API filter (`updated_before`) and still knows the newest pipeline of each ref:
 only pipelines older than the smallest `older_than` of the policy's rules can ever be removed, so those
@@ -11,7 +12,9 @@ recent one. Recent ones are listed with `updated_after` only as far as it pays: 
 cost as many pages as there are refs still in question, the remaining refs are asked one by one
 (`ref=X&order_by=id&sort=desc&per_page=1`). So the cost is about min(recent pages, refs) on top of the
 old pipelines, instead of every pipeline ever run. Recent pipelines are not stored: `_newestPipelines`
-records {ref: newest id}. A pipeline updated between the two listings is seen twice or in the later one
+records {ref: newest id} and `_newestSuccessfulPipelines` {ref: newest successful id} as far as the recent
+listing was read; a ref whose recent successes were not read falls back to its newest old success, which is
+then kept: the conservative side. A pipeline updated between the two listings is seen twice or in the later one
 only, never lost; one created after collect is caught by the re-check before deleting.
 
 `_pipelines` is shared with job_artifacts, which derives a slimmer list from jobs (id, ref, status).
@@ -40,6 +43,7 @@ PIPELINE = "/projects/{project}/pipelines/{pipeline}"
 FINISHED = frozenset({"success", "failed", "canceled", "skipped"})
 FIELDS = ("id", "iid", "project_id", "ref", "sha", "status", "source", "created_at", "updated_at", "web_url")
 NEWEST = "_newestPipelines"
+NEWEST_SUCCESS = "_newestSuccessfulPipelines"
 
 
 def fingerprint(pipeline: Json) -> dict[str, Any]:
@@ -61,9 +65,13 @@ def smallest_older_than(policy: Policy, kind: str) -> timedelta | None:
     return min(ages) if ages else None
 
 
-def newest_per_ref(project: Json) -> dict[str, int]:
-    newest: dict[str, int] = {str(k): int(v) for k, v in (project.get(NEWEST) or {}).items()}
+def newest_per_ref(project: Json, successful: bool = False) -> dict[str, int]:
+    """The newest (or newest successful) pipeline id of each ref, from what collect saw."""
+    newest: dict[str, int] = {str(k): int(v) for k, v in (project.get(NEWEST_SUCCESS if successful else NEWEST)
+                                                          or {}).items()}
     for pipeline in project.get("_pipelines") or []:
+        if successful and pipeline.get("status") != "success":
+            continue
         ref = str(pipeline.get("ref"))
         newest[ref] = max(newest.get(ref, 0), int(pipeline["id"]))
     return newest
@@ -81,7 +89,8 @@ class Pipelines(ResourceKind):
     }
     default_per = "ref"
     inventory_keys = ("_pipelines",)
-    protections = ("pipelines that are not finished", "the newest pipeline of each ref")
+    protections = ("pipelines that are not finished", "the newest pipeline of each ref",
+                   "the latest successful pipeline of each ref (GitLab locks its artifacts)")
 
     def collect(self, api: GitLabAPI, project: Json, ctx: CollectContext) -> Json:
         pid = project["id"]
@@ -94,31 +103,36 @@ class Pipelines(ResourceKind):
         cutoff = format_time(ctx.now - min_age)
         for row in api.list(PIPELINES, {"updated_before": cutoff, "order_by": "id", "sort": "desc"}, project=pid):
             merged[int(row["id"])] = {k: row.get(k) for k in FIELDS}
-        newest = self._newest_recent(api, pid, cutoff, {str(p.get("ref")) for p in merged.values()})
-        return {"_pipelines": sorted(merged.values(), key=lambda p: -int(p["id"])), NEWEST: newest}
+        newest, successful = self._newest_recent(api, pid, cutoff, {str(p.get("ref")) for p in merged.values()})
+        return {"_pipelines": sorted(merged.values(), key=lambda p: -int(p["id"])), NEWEST: newest,
+                NEWEST_SUCCESS: successful}
 
     @staticmethod
-    def _newest_recent(api: GitLabAPI, pid: int, cutoff: str, refs: set[str]) -> dict[str, int]:
+    def _newest_recent(api: GitLabAPI, pid: int, cutoff: str, refs: set[str]) -> tuple[dict[str, int], dict[str, int]]:
         newest: dict[str, int] = {}
+        successful: dict[str, int] = {}
         if not refs:
-            return newest  # nothing old enough to remove: no newest to protect
+            return newest, successful  # nothing old enough to remove: no newest to protect
         budget = 100 * len(refs)  # rows of the recent listing worth reading before asking per ref
         rows = api.list(PIPELINES, {"updated_after": cutoff, "order_by": "id", "sort": "desc"}, project=pid)
         for read, row in enumerate(rows, start=1):
             newest.setdefault(str(row.get("ref")), int(row["id"]))  # id desc: a ref's first row is its newest
+            if row.get("status") == "success":
+                successful.setdefault(str(row.get("ref")), int(row["id"]))
             if read >= budget:
                 break
         else:
-            return newest  # the whole recent listing was read
+            return newest, successful  # the whole recent listing was read
         for missing in sorted(refs - set(newest)):
             top = api.first_page(PIPELINES, {"ref": missing, "order_by": "id", "sort": "desc", "per_page": 1},
                                  project=pid)
             if top:
                 newest[missing] = int(top[0]["id"])
-        return newest
+        return newest, successful
 
     def candidates(self, project: Json, action: str) -> Iterator[Candidate]:
         newest = newest_per_ref(project)
+        successful = newest_per_ref(project, successful=True)
         jobs_bytes: dict[int, int] = {}
         for job in project.get("_jobs") or []:
             pipeline_id = (job.get("pipeline") or {}).get("id")
@@ -136,16 +150,18 @@ class Pipelines(ResourceKind):
                 age_at=parse_time(pipeline.get("updated_at")),
                 bytes=jobs_bytes.get(int(pipeline["id"]), 0),
                 attrs={"ref": ref, "status": pipeline.get("status"), "name": ref},
-                protected=self._protection(pipeline, newest),
+                protected=self._protection(pipeline, newest, successful),
             )
 
     @staticmethod
-    def _protection(pipeline: Json, newest: dict[str, int]) -> str | None:
+    def _protection(pipeline: Json, newest: dict[str, int], successful: dict[str, int]) -> str | None:
         if pipeline.get("status") not in FINISHED:
             return f"pipeline is not finished ({pipeline.get('status')})"
         ref = str(pipeline.get("ref"))
         if newest.get(ref) == int(pipeline["id"]):
             return f"newest pipeline of {ref!r}"
+        if successful.get(ref) == int(pipeline["id"]):
+            return f"latest successful pipeline of {ref!r} (GitLab keeps its artifacts locked)"
         return None
 
     def recheck(self, api: GitLabAPI, item: PlanItem, cache: dict[Any, Any]) -> None:
@@ -158,10 +174,13 @@ class Pipelines(ResourceKind):
         ref = str(pipeline.get("ref"))
         key = ("newest-pipeline", item.project_id, ref)
         if key not in cache:
-            top = api.first_page(PIPELINES, {"ref": ref, "order_by": "id", "sort": "desc", "per_page": 1},
-                                 project=item.project_id)
-            cache[key] = {ref: int(top[0]["id"])} if top else {}
-        reason = self._protection(pipeline, cache[key])
+            found = []
+            for extra in ({}, {"status": "success"}):
+                top = api.first_page(PIPELINES, {"ref": ref, "order_by": "id", "sort": "desc", "per_page": 1,
+                                                 **extra}, project=item.project_id)
+                found.append({ref: int(top[0]["id"])} if top else {})
+            cache[key] = found
+        reason = self._protection(pipeline, *cache[key])
         if reason:
             raise RecheckFailed(f"now protected: {reason}")
 
