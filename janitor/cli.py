@@ -103,9 +103,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("simulator", help="serve the GitLab API simulator on loopback")
     p.add_argument("--port", type=int, default=8080)
-    p.add_argument("--scale", default="small")
+    p.add_argument("--scale", default="small", choices=["tiny", "small", "demo", "medium", "large"])
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--latency", type=float, default=0.0, help="seconds added to each request")
+    p.add_argument("--now", help="ISO-8601 time the generated data is relative to (default: now); jobs that "
+                   "each start a simulator pass the same value so they see the same instance")
     return parser
 
 

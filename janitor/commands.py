@@ -12,6 +12,7 @@ from pathlib import Path
 
 from janitor.apply import FAILED, ApplyOptions, Outcome, apply_plan
 from janitor.collect import CollectOptions, Progress, collect
+from janitor.errors import UsageError
 from janitor.gitlab_api import GitLabAPI
 from janitor.merge import merge_inventories
 from janitor.model import Json
@@ -142,7 +143,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_simulator(args: argparse.Namespace) -> int:
+    from janitor.model import parse_time
     from janitor.simulator import generate, serve
 
-    serve(generate(seed=args.seed, scale=args.scale), port=args.port, latency=args.latency)
+    try:
+        now = parse_time(args.now) if args.now else None
+    except ValueError:
+        raise UsageError(f"--now {args.now!r} is not an ISO-8601 time such as 2026-01-15T12:00:00Z") from None
+    serve(generate(seed=args.seed, scale=args.scale, now=now), port=args.port, latency=args.latency)
     return 0
