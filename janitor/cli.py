@@ -55,6 +55,15 @@ def _duration(text: str):  # type: ignore[no-untyped-def]
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _pacing_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--rate-limit", metavar="N/min", default=os.environ.get("JANITOR_RATE_LIMIT"),
+                   help="stay under this many API requests (env JANITOR_RATE_LIMIT; default: the limit GitLab "
+                        "announces in its RateLimit-Limit header)")
+    p.add_argument("--jobs-rate-limit", metavar="N/min", default=os.environ.get("JANITOR_JOBS_RATE_LIMIT"),
+                   help="stay under this many GET /projects/:id/jobs calls, a limit GitLab does not announce "
+                        "(env JANITOR_JOBS_RATE_LIMIT; default 600/min on gitlab.com, else learned from 429s)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="janitor", description="Policy-driven, dry-run-first GitLab clean-up.")
     parser.add_argument("--version", action="version", version=f"gitlab-janitor {__version__}")
@@ -76,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keep-going", action="store_true", help="exit 0 even if some projects are incomplete")
     p.add_argument("--concurrency", type=int, default=16)
     p.add_argument("--scope", dest="scope_lock", metavar="PATH")
+    _pacing_options(p)
 
     p = sub.add_parser("merge", help="combine shard inventories into one")
     p.add_argument("inventories", type=Path, nargs="+")
@@ -97,6 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--expect-digest", help="refuse unless the plan's digest is this one")
     p.add_argument("--concurrency", type=int, default=8)
     p.add_argument("--scope", dest="scope_lock", metavar="PATH")
+    _pacing_options(p)
 
     p = sub.add_parser("demo", help="the whole cycle against the built-in simulator")
     p.add_argument("--dir", type=Path, default=Path("janitor-demo"), help="where the demo writes its files")

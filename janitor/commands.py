@@ -16,6 +16,7 @@ from janitor.errors import UsageError
 from janitor.gitlab_api import GitLabAPI
 from janitor.merge import merge_inventories
 from janitor.model import Json
+from janitor.pacing import build_pacer
 from janitor.plan_file import PLAN_SCHEMA, read_plan
 from janitor.policy import load_policy, policy_schema
 from janitor.steps import PlanOptions, connection, run_plan
@@ -46,6 +47,11 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def _api(args: argparse.Namespace) -> GitLabAPI:
+    conn = connection(dict(os.environ))
+    return GitLabAPI(conn, build_pacer(conn.url, args.rate_limit, args.jobs_rate_limit))
+
+
 def progress_line(p: Progress) -> None:
     total = f"{p.listed}" if p.listing_done else f"{p.listed}+"
     err(f"collect: {p.done}/{total} projects, {p.incomplete} incomplete, {p.requests} requests, "
@@ -54,7 +60,7 @@ def progress_line(p: Progress) -> None:
 
 def cmd_collect(args: argparse.Namespace) -> int:
     policy = load_policy(args.policy)
-    api = GitLabAPI(connection(dict(os.environ)))
+    api = _api(args)
     result = collect(policy, api, CollectOptions(out=args.out, shard=args.shard, keep_going=args.keep_going,
                                                  concurrency=max(1, args.concurrency), scope_lock=args.scope_lock),
                      on_progress=progress_line)
@@ -103,7 +109,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 def cmd_apply(args: argparse.Namespace) -> int:
     plan = read_plan(args.plan)
-    api = GitLabAPI(connection(dict(os.environ)))
+    api = _api(args)
     journal = args.journal or Path(str(args.plan) + ".journal")
     options = ApplyOptions(yes=args.yes, journal=journal, max_age=args.max_age, expect_digest=args.expect_digest,
                            scope_lock=args.scope_lock, concurrency=max(1, args.concurrency))
@@ -130,6 +136,9 @@ def cmd_apply(args: argparse.Namespace) -> int:
                   f"apply{'' if args.yes else ' (dry run: nothing deleted; add --yes to delete)'}: "
                   f"{dict(sorted(counts.items()))}, {verb} {human_bytes(sum(freed.values()))}"
                   + (f", {summary.resumed} already done per the journal" if summary.resumed else ""))
+    if summary.gone_bytes:
+        err(f"apply: {human_bytes(summary.gone_bytes)} more were in items found already gone (deleted with a "
+            "shared image, or by someone else)")
     if summary.failed:
         err(f"apply: {len(summary.failed)} items failed; run apply again with the same --journal to retry them")
         return 2

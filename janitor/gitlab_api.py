@@ -14,6 +14,7 @@ import logging
 import os
 import threading
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -99,9 +100,20 @@ class _CountingSession(requests.Session):
     def __init__(self, owner: GitLabAPI) -> None:
         super().__init__()
         self._owner = owner
+        self._environment: dict[tuple[Any, ...], dict[str, Any]] = {}
         adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=4)
         self.mount("http://", adapter)
         self.mount("https://", adapter)
+
+    def merge_environment_settings(self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any) -> Any:
+        # requests re-reads the environment (proxies, no_proxy, CA bundle) on every request, which costs a
+        # third of a page's parsing; the answer only changes with the host, so it is worked out once per host.
+        key = (urlsplit(str(url or "")).netloc, repr(proxies), stream, repr(verify), repr(cert))
+        settings = self._environment.get(key)
+        if settings is None:
+            settings = self._environment[key] = dict(super().merge_environment_settings(url, proxies, stream,
+                                                                                       verify, cert))
+        return dict(settings)
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         path = urlsplit(request.url or "").path
@@ -148,8 +160,13 @@ class GitLabAPI:
         log.debug("%s %s -> %s", method, path, response.status_code)
 
     def _call(self, what: str, fn: Any, *args: Any, retries: int | None = None, **kwargs: Any) -> Any:
-        try:
+        with self._translated(what):
             return fn(*args, max_retries=self.connection.max_retries if retries is None else retries, **kwargs)
+
+    @contextmanager
+    def _translated(self, what: str) -> Iterator[None]:
+        try:
+            yield
         except gitlab.exceptions.GitlabAuthenticationError:
             raise AuthError(
                 f"GitLab rejected the token (401) on {what}.",
@@ -178,13 +195,11 @@ class GitLabAPI:
         if keyset:
             query.update(pagination="keyset", order_by="id", sort=keyset)
         rows = self._call(f"GET {url}", self._client().http_list, url, query, iterator=True)
-        iterator = iter(rows)
-        while True:
-            try:
-                row = self._call(f"GET {url} (next page)", _next_or_stop, iterator)
-            except StopIteration:
-                return
-            yield row
+        # Later pages are fetched as the iteration goes (with the first page's retries); their errors are
+        # translated around the whole iteration rather than row by row. The consumer's own exceptions are
+        # raised outside this generator and never pass through here.
+        with self._translated(f"GET {url} (next page)"):
+            yield from rows
 
     def first_page(self, template: str, params: Mapping[str, Any] | None = None, **path: Any) -> builtins.list[Json]:
         """One page only (for "the newest N" questions); never used to list everything."""
@@ -229,10 +244,6 @@ class GitLabAPI:
                     status=403,
                 )
         return info
-
-
-def _next_or_stop(iterator: Iterator[Json], max_retries: int = 0) -> Json:
-    return next(iterator)
 
 
 def translate_http_error(what: str, status: int | None, message: Any, body: bytes | None) -> ApiError:
