@@ -67,6 +67,12 @@ class ApplySummary:
         return freed
 
     @property
+    def gone_bytes(self) -> int:
+        """Bytes of items found already gone: freed by someone else, or with a sibling this run deleted
+        (container tags on one image go together), so they are not counted as freed by this run."""
+        return sum(o.item.bytes for o in self.outcomes if o.status == GONE)
+
+    @property
     def failed(self) -> list[Outcome]:
         return [o for o in self.outcomes if o.status == FAILED]
 

@@ -18,7 +18,8 @@ from janitor.steps import PlanOptions, run_plan
 from janitor.units import human_bytes
 
 DEMO_POLICY = """\
-# gitlab-janitor demo policy: old job artifacts across the acme group.
+# gitlab-janitor demo policy: old job artifacts, merged branches, old image tags and package versions
+# across the acme group. Built-in protections apply whatever the rules say.
 version: 1
 scope:
   groups: [acme]
@@ -34,6 +35,20 @@ rules:
       older_than: 30d
       ref: {exclude: [main]}
     keep: {latest: 1, per: ref}
+  - name: merged-branches
+    resource: branches
+    action: delete
+    match: {merged: true, older_than: 14d}
+  - name: old-image-tags
+    resource: container_tags
+    action: delete
+    match: {older_than: 60d}
+    keep: {latest: 3, per: repository}
+  - name: old-packages
+    resource: packages
+    action: delete
+    match: {older_than: 90d}
+    keep: {latest: 2, per: name}
 overrides:
   acme/legacy:
     old-artifacts: {match: {older_than: 7d}}
@@ -65,7 +80,7 @@ def run_demo(directory: Path, out: Callable[[str], None], note: Callable[[str], 
                                        out=directory / "plan.json", report_dir=directory / "report"), env, note)
         totals = planned.report["totals"]
         protected = _protected(planned.report)
-        out(f"   {totals['remove_items']} artifacts to delete ({human_bytes(totals['remove_bytes'])}) in "
+        out(f"   {totals['remove_items']} items to delete ({human_bytes(totals['remove_bytes'])}) in "
             f"{sum(1 for p in planned.report['projects'] if p['remove_items'])} projects; "
             f"{totals['kept_items']} kept, {protected[0]} of them protected ({human_bytes(protected[1])})")
         for path in planned.reports:
@@ -80,7 +95,8 @@ def run_demo(directory: Path, out: Callable[[str], None], note: Callable[[str], 
         summary = apply_plan(plan, GitLabAPI(conn), ApplyOptions(
             yes=True, journal=directory / "plan.json.journal", max_age=timedelta(days=7)))
         counts = summary.counts()
-        out(f"   {dict(sorted(counts.items()))}; freed {human_bytes(sum(summary.bytes_by_resource().values()))}; "
+        gone = f" (+{human_bytes(summary.gone_bytes)} gone with shared images)" if summary.gone_bytes else ""
+        out(f"   {dict(sorted(counts.items()))}; freed {human_bytes(sum(summary.bytes_by_resource().values()))}{gone}; "
             f"{len([r for r in sim.requests if r.method != 'GET']) - writes_before} DELETE requests")
 
         out("== 4. check: collect and plan again")
