@@ -52,6 +52,15 @@ class RecheckFailed(Exception):
     """The item changed or became protected since it was planned; it is skipped with this reason."""
 
 
+def require_unchanged(item: PlanItem, now: Mapping[str, Any]) -> None:
+    """Raise RecheckFailed, naming each field that moved, unless `now` is the planned fingerprint."""
+    planned = dict(item.fingerprint)
+    if dict(now) != planned:
+        keys = sorted(set(now) | set(planned))
+        changed = ", ".join(f"{k} {planned.get(k)!r} -> {now.get(k)!r}" for k in keys if planned.get(k) != now.get(k))
+        raise RecheckFailed(f"changed since the plan: {changed}")
+
+
 class ResourceKind(ABC):
     name: ClassVar[str]
     summary: ClassVar[str]

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from janitor.errors import AuthError
 from janitor.matchers import name_glob
 from janitor.model import Candidate, Json, PlanItem, parse_time
-from janitor.resources.base import CollectContext, PerSpec, RecheckFailed, ResourceKind
+from janitor.resources.base import CollectContext, PerSpec, RecheckFailed, ResourceKind, require_unchanged
 
 if TYPE_CHECKING:
     from janitor.gitlab_api import GitLabAPI
@@ -106,9 +106,7 @@ class Branches(ResourceKind):
     def recheck(self, api: GitLabAPI, item: PlanItem, cache: dict[Any, Any]) -> None:
         name = str(item.target["branch"])
         branch = api.get(BRANCH, project=item.project_id, branch=name)  # 404: already gone
-        if fingerprint(branch) != dict(item.fingerprint):
-            raise RecheckFailed(f"changed since the plan: commit {item.fingerprint.get('commit')!r} -> "
-                                f"{fingerprint(branch)['commit']!r}")
+        require_unchanged(item, fingerprint(branch))
         key = ("protected-branches", item.project_id)
         if key not in cache:
             try:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from janitor.errors import ApiError, AuthError, NotFound
 from janitor.model import Candidate, Json, PlanItem, parse_time
-from janitor.resources.base import CollectContext, PerSpec, RecheckFailed, ResourceKind
+from janitor.resources.base import CollectContext, PerSpec, RecheckFailed, ResourceKind, require_unchanged
 from janitor.resources.container_tags import list_refs, name_may_be_removed, rules_for, uses
 
 if TYPE_CHECKING:
@@ -125,11 +125,7 @@ class Environments(ResourceKind):
 
     def recheck(self, api: GitLabAPI, item: PlanItem, cache: dict[Any, Any]) -> None:
         env = api.get(ENVIRONMENT, project=item.project_id, environment=item.target["environment_id"])
-        now = fingerprint(env)
-        if now != dict(item.fingerprint):
-            changed = ", ".join(f"{k} {item.fingerprint.get(k)!r} -> {v!r}" for k, v in now.items()
-                                if item.fingerprint.get(k) != v)
-            raise RecheckFailed(f"changed since the plan: {changed}")
+        require_unchanged(item, fingerprint(env))
         key = ("protected-environments", item.project_id)
         if key not in cache:
             cache[key] = _protected_names(api, item.project_id)

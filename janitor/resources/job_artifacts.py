@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from janitor.errors import NotFound
 from janitor.model import Candidate, Json, PlanItem, parse_time
-from janitor.resources.base import CollectContext, PerSpec, RecheckFailed, ResourceKind
+from janitor.resources.base import CollectContext, PerSpec, RecheckFailed, ResourceKind, require_unchanged
 
 if TYPE_CHECKING:
     from janitor.gitlab_api import GitLabAPI
@@ -124,11 +124,7 @@ class JobArtifacts(ResourceKind):
         job = api.get(JOB, project=item.project_id, job=item.target["job_id"])
         if removable_bytes(job, item.action) == 0 or (item.action == "erase" and job.get("erased_at")):
             raise NotFound(f"job {item.target['job_id']} has no artifacts left", status=404)
-        now = fingerprint(job)
-        if now != dict(item.fingerprint):
-            changed = ", ".join(f"{k} {item.fingerprint.get(k)!r} -> {v!r}" for k, v in now.items()
-                                if item.fingerprint.get(k) != v)
-            raise RecheckFailed(f"changed since the plan: {changed}")
+        require_unchanged(item, fingerprint(job))
         pipeline = job.get("pipeline") or {}
         ref = str(job.get("ref") or pipeline.get("ref") or "")
         key = ("latest-success", item.project_id, ref)

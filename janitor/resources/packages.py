@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from janitor.errors import ApiError, AuthError, NotFound
 from janitor.matchers import NameMatcher, name_glob
 from janitor.model import Candidate, Json, PlanItem, parse_time
-from janitor.resources.base import CollectContext, PerSpec, RecheckFailed, ResourceKind
+from janitor.resources.base import CollectContext, PerSpec, RecheckFailed, ResourceKind, require_unchanged
 from janitor.resources.container_tags import rules_for
 
 if TYPE_CHECKING:
@@ -143,11 +143,7 @@ class Packages(ResourceKind):
             package["_files"] = len(files)
         else:
             package["_files"] = None
-        now = fingerprint(package)
-        if now != dict(item.fingerprint):
-            changed = ", ".join(f"{k} {item.fingerprint.get(k)!r} -> {v!r}" for k, v in now.items()
-                                if item.fingerprint.get(k) != v)
-            raise RecheckFailed(f"changed since the plan: {changed}")
+        require_unchanged(item, fingerprint(package))
         key = ("package-protection", item.project_id)
         if key not in cache:
             cache[key] = self._protection_rules(api, item.project_id)

@@ -29,7 +29,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from janitor.model import Candidate, Json, PlanItem, format_time, parse_time
-from janitor.resources.base import CollectContext, PerSpec, RecheckFailed, ResourceKind
+from janitor.resources.base import CollectContext, PerSpec, RecheckFailed, ResourceKind, require_unchanged
 from janitor.resources.job_artifacts import removable_bytes
 from janitor.units import parse_duration
 
@@ -166,11 +166,7 @@ class Pipelines(ResourceKind):
 
     def recheck(self, api: GitLabAPI, item: PlanItem, cache: dict[Any, Any]) -> None:
         pipeline = api.get(PIPELINE, project=item.project_id, pipeline=item.target["pipeline_id"])
-        now = fingerprint(pipeline)
-        if now != dict(item.fingerprint):
-            changed = ", ".join(f"{k} {item.fingerprint.get(k)!r} -> {v!r}" for k, v in now.items()
-                                if item.fingerprint.get(k) != v)
-            raise RecheckFailed(f"changed since the plan: {changed}")
+        require_unchanged(item, fingerprint(pipeline))
         ref = str(pipeline.get("ref"))
         key = ("newest-pipeline", item.project_id, ref)
         if key not in cache:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from janitor.matchers import name_glob
 from janitor.model import Candidate, Json, PlanItem
-from janitor.resources.base import CollectContext, PerSpec, RecheckFailed, ResourceKind
+from janitor.resources.base import CollectContext, PerSpec, RecheckFailed, ResourceKind, require_unchanged
 from janitor.resources.branches import BRANCHES, PROTECTED_BRANCHES
 
 if TYPE_CHECKING:
@@ -78,9 +78,7 @@ class ProtectedBranches(ResourceKind):
     def recheck(self, api: GitLabAPI, item: PlanItem, cache: dict[Any, Any]) -> None:
         pattern = str(item.target["name"])
         rule = api.get(RULE, project=item.project_id, name=pattern)  # 404: already gone
-        if fingerprint(rule) != dict(item.fingerprint):
-            raise RecheckFailed(f"changed since the plan: access levels {dict(item.fingerprint)} -> "
-                                f"{fingerprint(rule)}")
+        require_unchanged(item, fingerprint(rule))
         key = ("project", item.project_id)
         if key not in cache:
             cache[key] = api.get(PROJECT, project=item.project_id)

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from janitor.model import Candidate, Json, PlanItem, parse_time
-from janitor.resources.base import CollectContext, PerSpec, RecheckFailed, ResourceKind
+from janitor.resources.base import CollectContext, PerSpec, RecheckFailed, ResourceKind, require_unchanged
 from janitor.resources.branches import matching_rule
 
 if TYPE_CHECKING:
@@ -105,9 +105,7 @@ class Tags(ResourceKind):
 
     def recheck(self, api: GitLabAPI, item: PlanItem, cache: dict[Any, Any]) -> None:
         tag = api.get(TAG, project=item.project_id, tag=item.target["tag"])  # 404: already gone
-        if fingerprint(tag) != dict(item.fingerprint):
-            raise RecheckFailed(f"changed since the plan: target {item.fingerprint.get('target')!r} -> "
-                                f"{fingerprint(tag)['target']!r}")
+        require_unchanged(item, fingerprint(tag))
         reason = protection(tag, {})
         if reason:
             raise RecheckFailed(f"now protected: {reason}")
