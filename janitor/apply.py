@@ -40,7 +40,8 @@ class ApplyOptions:
     max_age: timedelta
     expect_digest: str | None = None
     scope_lock: str | None = None
-    concurrency: int = 8
+    # Deletes are latency-bound: 16 in flight delete ~12x faster than one at a time at 20 ms (bench/).
+    concurrency: int = 16
 
 
 @dataclass(frozen=True)

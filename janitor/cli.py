@@ -83,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--shard", type=_shard, default=(1, 1), metavar="I/N")
     p.add_argument("--keep-going", action="store_true", help="exit 0 even if some projects are incomplete")
-    p.add_argument("--concurrency", type=int, default=16)
+    p.add_argument("--concurrency", type=int, default=16, help="projects listed at once (default 16)")
     p.add_argument("--scope", dest="scope_lock", metavar="PATH")
     _pacing_options(p)
 
@@ -105,7 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--journal", type=Path, help="default: PLAN.journal")
     p.add_argument("--max-age", type=_duration, default=parse_duration("7d"))
     p.add_argument("--expect-digest", help="refuse unless the plan's digest is this one")
-    p.add_argument("--concurrency", type=int, default=8)
+    p.add_argument("--concurrency", type=int, default=16,
+                   help="items re-checked and deleted at once (default 16; the pacer keeps them under the limits)")
     p.add_argument("--scope", dest="scope_lock", metavar="PATH")
     _pacing_options(p)
 

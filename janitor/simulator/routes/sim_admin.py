@@ -9,6 +9,7 @@ without it they answer 404 like any unknown path. Requests to these paths are le
 from __future__ import annotations
 
 import re
+import time
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
@@ -87,6 +88,7 @@ def stats(ctx: Context) -> Response:
     simulator = _simulator(ctx)
     body = request_stats(simulator)
     body["latency"] = simulator.latency
+    body["cpu_s"] = round(time.process_time(), 3)  # the simulator process's CPU time, to show what bounds a run
     limiter = simulator.limiter
     body["rate_limit"] = None if limiter is None else {"per_minute": limiter.per_minute,
                                                         "jobs_per_minute": limiter.jobs_per_minute}

@@ -1,0 +1,116 @@
+"""The benchmark's results as one table (text and markdown render the same rows) and the targets."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+Row = list[str]
+HEADER = ["scale", "run", "requests", "minimum", "req/min", "wall s", "req/s", "peak RSS MiB", "CPU s client/server",
+          "notes"]
+
+
+def _n(value: Any, digits: int = 0) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float) or digits:
+        return f"{float(value):,.{digits}f}"
+    return f"{int(value):,}"
+
+
+def _line(label: str, run: str, f: dict[str, Any], minimum: int | None, notes: str) -> Row:
+    return [label, run, _n(f["requests"]), _n(minimum) if minimum else "",
+            _n(f["requests"] / minimum, 2) if minimum else "", _n(f["wall_s"], 1), _n(f["req_per_s"], 1),
+            _n(f["peak_rss_mib"], 1), f"{f['client_cpu_s']:.1f} / {f['server_cpu_s']:.1f}", notes]
+
+
+def rows(report: dict[str, Any]) -> list[Row]:
+    out: list[Row] = []
+    for s in report["scales"]:
+        label = f"{s['scale']} ({s['projects']:,} projects / {s['jobs']:,} jobs)"
+        minimum = s["minimum"]["minimum"]
+        b, j = s["baseline_collect"], s["janitor_collect"]
+        speedup = b["wall_s"] / j["collect_plan_wall_s"] if j["collect_plan_wall_s"] else 0
+        out.append(_line(label, "baseline collect", b, minimum, ""))
+        out.append(_line(label, "janitor collect", j, minimum,
+                         f"{j['throttled']} x 429; inventory {j['inventory_mib']} MiB"))
+        out.append([label, "janitor plan", "0", "", "", _n(j["plan_wall_s"], 1), "", _n(j["plan_peak_rss_mib"], 1),
+                    f"{j['plan_cpu_s']:.1f} / 0", f"{j['planned_items']:,} items planned; collect+plan "
+                    f"{j['collect_plan_wall_s']:.1f}s = {speedup:.1f}x faster than baseline"])
+        ba, ja = s["baseline_apply"], s["janitor_apply"]
+        ratio = ja["deletes_per_s"] / ba["deletes_per_s"] if ba["deletes_per_s"] else 0
+        out.append(_line(label, "baseline apply", ba, None, f"{ba['deleted']:,} deleted, {ba['deletes_per_s']:.1f}/s"))
+        out.append(_line(label, "janitor apply", ja, None, f"{ja['deleted']:,} deleted, {ja['deletes_per_s']:.1f}/s "
+                         f"= {ratio:.1f}x baseline; {ja['throttled']} x 429"))
+        limited = s.get("rate_limited")
+        if limited:
+            for step in ("collect", "apply"):
+                r = limited[step]
+                limit = f"{limited['per_minute']}/min" + (f", jobs {limited['jobs_per_minute']}/min"
+                                                          if step == "collect" else "")
+                extra = f"; {r['deleted']:,} deleted" if step == "apply" else ""
+                out.append(_line(label, f"janitor {step}, rate-limited", r, None,
+                                 f"{limit}: floor {r['floor_s']:.1f}s, wall/floor {r['wall_over_floor']:.2f}; "
+                                 f"{r['throttled']} x 429 ({r['throttled_percent']}%){extra}"))
+    return out
+
+
+def _check(name: str, holds: bool, measured: str, target: str) -> dict[str, Any]:
+    return {"target": name, "holds": holds, "measured": measured, "wanted": target}
+
+
+def evaluate_targets(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    checks: list[dict[str, Any]] = []
+    for s in results:
+        scale = s["scale"]
+        b, j = s["baseline_collect"], s["janitor_collect"]
+        speedup = b["wall_s"] / j["collect_plan_wall_s"]
+        overhead = j["requests"] / s["minimum"]["minimum"]
+        if scale == "medium":
+            checks.append(_check("collect+plan speed-up at 1,000/100,000", speedup >= 8, f"{speedup:.1f}x", ">= 8x"))
+        checks.append(_check(f"requests over minimum ({scale})", overhead <= 1.1, f"{overhead:.3f}x", "<= 1.1x"))
+        if scale == "large":
+            rss = max(j["peak_rss_mib"], j["plan_peak_rss_mib"])
+            checks.append(_check("peak RSS at 10,000/1,000,000 (collect, plan)", rss < 1024, f"{rss:.0f} MiB",
+                                 "< 1024 MiB"))
+        ba, ja = s["baseline_apply"], s["janitor_apply"]
+        if ba["deletes_per_s"]:
+            ratio = ja["deletes_per_s"] / ba["deletes_per_s"]
+            checks.append(_check(f"apply rate vs sequential ({scale})", ratio >= 5, f"{ratio:.1f}x", ">= 5x"))
+        limited = s.get("rate_limited")
+        if limited:
+            for step in ("collect", "apply"):
+                r = limited[step]
+                checks.append(_check(f"rate-limited {step} wall vs floor ({scale})", r["wall_over_floor"] <= 1.15,
+                                     f"{r['wall_over_floor']:.2f}x", "<= 1.15x"))
+                checks.append(_check(f"rate-limited {step} 429s ({scale})", r["throttled_percent"] < 1,
+                                     f"{r['throttled']} ({r['throttled_percent']}%)", "< 1% of requests"))
+    return checks
+
+
+def _render(table: list[Row], line: Callable[[Row], str]) -> list[str]:
+    return [line(row) for row in table]
+
+
+def text_table(report: dict[str, Any]) -> str:
+    table = [HEADER, *rows(report)]
+    widths = [max(len(r[i]) for r in table) for i in range(len(HEADER) - 1)]
+    lines = _render(table, lambda r: "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + "  " + r[-1])
+    lines.append("")
+    for check in report["targets"]:
+        lines.append(f"{'PASS' if check['holds'] else 'MISS'}  {check['target']}: {check['measured']} "
+                     f"(wanted {check['wanted']})")
+    return "\n".join(lines)
+
+
+def markdown(report: dict[str, Any]) -> str:
+    lines = [f"Command: `{report['command']}` (Python {report['python']}, latency {report['latency_s'] * 1000:.0f} ms, "
+             f"whole run {report['elapsed_s']:.0f}s)", ""]
+    lines.append("| " + " | ".join(HEADER) + " |")
+    lines.append("|" + "---|" * len(HEADER))
+    lines += _render(rows(report), lambda r: "| " + " | ".join(r) + " |")
+    lines += ["", "| target | measured | wanted | holds |", "|---|---|---|---|"]
+    for check in report["targets"]:
+        lines.append(f"| {check['target']} | {check['measured']} | {check['wanted']} | "
+                     f"{'yes' if check['holds'] else 'NO'} |")
+    return "\n".join(lines) + "\n"
