@@ -118,7 +118,16 @@ def child_env(extra: dict[str, str]) -> dict[str, str]:
 
 
 def write_plan_slice(source: Path, target: Path, start: int, count: int) -> int:
-    """A sealed plan holding items [start, start+count) of `source`, as `janitor plan` would seal it."""
+    """A sealed plan holding items [start, start+count) of `source`, as `janitor plan` would seal it.
+
+    Done in a child process: a forked child's peak RSS starts at its parent's, so the benchmark process
+    itself must never hold a large plan, or every later measurement would report the parent's size."""
+    done = subprocess.run([sys.executable, __file__, str(source), str(target), str(start), str(count)],
+                          capture_output=True, text=True, check=True, cwd=ROOT, env=child_env({}))
+    return int(done.stdout.strip())
+
+
+def _slice(source: Path, target: Path, start: int, count: int) -> int:
     from janitor.model import PlanItem, parse_time
     from janitor.plan_file import build_plan, write_plan
 
@@ -131,3 +140,7 @@ def write_plan_slice(source: Path, target: Path, start: int, count: int) -> int:
                                   policy_digest=data["policy_digest"], inventory_digest=data["inventory_digest"],
                                   scope_lock=None))
     return len(items)
+
+
+if __name__ == "__main__":
+    print(_slice(Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])))

@@ -105,11 +105,13 @@ def measure(scale: Scale, settings: Settings, note: Any = print) -> dict[str, An
         collected["collect_plan_wall_s"] = round(collected["wall_s"] + child.wall_s, 3)
         result["janitor_collect"] = collected
 
-        # Disjoint slices of the one plan, so no run finds another's deletions.
-        b_items = write_plan_slice(plan, work / "plan-baseline.json", 0, settings.baseline_apply_items)
-        j_items = write_plan_slice(plan, work / "plan-janitor.json", b_items, settings.apply_items)
-        r_items = write_plan_slice(plan, work / "plan-limited.json", b_items + j_items,
-                                   settings.rate_limited_apply_items)
+        # Disjoint slices of the one plan, so no run finds another's deletions. A small instance may plan
+        # fewer items than asked for: the rate-limited run keeps its share, the baseline gets at most a quarter.
+        r_items = write_plan_slice(plan, work / "plan-limited.json", 0,
+                                   min(settings.rate_limited_apply_items, planned // 4) if settings.rate_limited else 0)
+        b_items = write_plan_slice(plan, work / "plan-baseline.json", r_items,
+                                   min(settings.baseline_apply_items, (planned - r_items) // 4))
+        j_items = write_plan_slice(plan, work / "plan-janitor.json", r_items + b_items, settings.apply_items)
 
         note(f"[{scale.name}] apply: baseline {b_items} items sequentially, janitor {j_items} items")
         child, stats = _run(sim, [PY, str(BENCH / "baseline.py"), "apply", str(work / "plan-baseline.json"),
