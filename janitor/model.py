@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -19,6 +20,21 @@ def parse_time(value: str | None) -> datetime | None:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=timezone.utc)
     return parsed.astimezone(timezone.utc)
+
+
+def dumps_lines(value: Json, spread: str) -> str:
+    """JSON with each top-level key on its own line and each element of `spread` (a list) on its own line.
+
+    Readable in a diff or a pager, byte-stable (sorted keys), and fast: every piece goes through the C
+    encoder, which `indent=` would switch off (it makes the stdlib fall back to pure Python)."""
+    lines = []
+    for key in sorted(value):
+        if key == spread and isinstance(value[key], list) and value[key]:
+            rows = ",\n  ".join(json.dumps(row, sort_keys=True, ensure_ascii=False) for row in value[key])
+            lines.append(f"{json.dumps(key)}: [\n  {rows}\n ]")
+        else:
+            lines.append(f"{json.dumps(key)}: {json.dumps(value[key], sort_keys=True, ensure_ascii=False)}")
+    return "{\n " + ",\n ".join(lines) + "\n}\n"
 
 
 def format_time(value: datetime) -> str:

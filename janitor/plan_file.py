@@ -18,7 +18,7 @@ from typing import Any
 
 from janitor import __version__
 from janitor.errors import PlanFileError, SafetyRefusal
-from janitor.model import Json, PlanItem, format_time, parse_time
+from janitor.model import Json, PlanItem, dumps_lines, format_time, parse_time
 
 FORMAT = "gitlab-janitor-plan"
 VERSION = 1
@@ -63,8 +63,7 @@ def write_plan(path: str | Path, plan: Json) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.partial")
     with open(tmp, "w", encoding="utf-8") as handle:
-        json.dump(plan, handle, sort_keys=True, indent=1, ensure_ascii=False)
-        handle.write("\n")
+        handle.write(dumps_lines(plan, spread="items"))  # one item per line
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(tmp, target)

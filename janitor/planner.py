@@ -3,7 +3,6 @@ beyond reading the inventory stream, so the same inputs always give the same pla
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -173,8 +172,7 @@ def _kept_by_latest(kind: ResourceKind, effective: EffectiveRule, candidates: li
 def _plan_item(effective: EffectiveRule, kind: ResourceKind, project: ProjectResult, c: Candidate,
                now: datetime) -> PlanItem:
     rule = effective.rule
-    conditions = "; ".join(f"{k} {json.dumps(v, sort_keys=True)}" for k, v in sorted(rule.match.items()))
-    reason = f"matches {conditions}" if conditions else "the rule has no conditions"
+    reason = effective.matches
     if c.age_at:
         reason += f" (age {human_duration(now - c.age_at)})"
     if effective.decided_by:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -53,6 +54,7 @@ class EffectiveRule:
     keep_latest: int | None
     keep_per: str | None
     keep_names: NameMatcher | None
+    matches: str = ""  # 'matches older_than "30d"; ref {...}': the reason every removed item carries
 
 
 def deep_merge(base: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
@@ -109,7 +111,9 @@ class Policy:
             return None
         keep = body.get("keep") or {}
         names = keep.get("names")
+        conditions = "; ".join(f"{k} {json.dumps(v, sort_keys=True)}" for k, v in sorted(body["match"].items()))
         return EffectiveRule(
+            matches=f"matches {conditions}" if conditions else "the rule has no conditions",
             rule=Rule(rule.name, rule.resource, rule.action, body["match"], keep, True, rule.description),
             decided_by=applying,
             checks=tuple(compile_match(body["match"])),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from janitor.model import Json
+from janitor.model import Json, dumps_lines
 from janitor.report.data import report_data
 from janitor.report.markdown import render_markdown
 
@@ -16,9 +16,7 @@ REPORTER_BY_NAME: dict[str, tuple[str, Renderer]] = {
 
 
 def _json(data: Json) -> str:
-    import json
-
-    return json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+    return dumps_lines(data, spread="projects")  # one project per line
 
 
 REPORTER_BY_NAME["json"] = ("report.json", _json)
