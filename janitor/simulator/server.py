@@ -132,7 +132,9 @@ class RateLimiter:
         return window
 
 
-_JOBS_PATH = re.compile(r"^/projects/[^/]+/jobs")
+# GitLab guards only the jobs *listing* with its application limit (check_rate_limit!(:jobs_index) in
+# lib/api/ci/jobs.rb); single-job reads and artifact deletes count only against the API-wide limit.
+_JOBS_PATH = re.compile(r"^/projects/[^/]+/jobs/?$")
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -199,7 +201,8 @@ class _Handler(BaseHTTPRequestHandler):
                 # doc/api/rest/authentication.md: missing or invalid token -> 401
                 raise ApiError(401, {"message": "401 Unauthorized"})
             if sim.limiter is not None:
-                limit_headers, limited = sim.limiter.check(token.secret, bool(_JOBS_PATH.match(raw_path)))
+                jobs_listing = method == "GET" and bool(_JOBS_PATH.match(raw_path))
+                limit_headers, limited = sim.limiter.check(token.secret, jobs_listing)
                 headers.update(limit_headers)
                 if limited:
                     raise limited
