@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -22,19 +22,25 @@ def parse_time(value: str | None) -> datetime | None:
     return parsed.astimezone(timezone.utc)
 
 
-def dumps_lines(value: Json, spread: str) -> str:
-    """JSON with each top-level key on its own line and each element of `spread` (a list) on its own line.
+def json_lines(value: Json, spread: str) -> Iterator[str]:
+    """JSON with each top-level key on its own line and each element of `spread` (a list) on its own line,
+    yielded piece by piece so a large file is never one string in memory.
 
     Readable in a diff or a pager, byte-stable (sorted keys), and fast: every piece goes through the C
     encoder, which `indent=` would switch off (it makes the stdlib fall back to pure Python)."""
-    lines = []
-    for key in sorted(value):
-        if key == spread and isinstance(value[key], list) and value[key]:
-            rows = ",\n  ".join(json.dumps(row, sort_keys=True, ensure_ascii=False) for row in value[key])
-            lines.append(f"{json.dumps(key)}: [\n  {rows}\n ]")
+    yield "{\n "
+    for index, key in enumerate(sorted(value)):
+        if index:
+            yield ",\n "
+        rows = value[key]
+        if key == spread and isinstance(rows, list) and rows:
+            yield f"{json.dumps(key)}: [\n  "
+            for number, row in enumerate(rows):
+                yield (",\n  " if number else "") + json.dumps(row, sort_keys=True, ensure_ascii=False)
+            yield "\n ]"
         else:
-            lines.append(f"{json.dumps(key)}: {json.dumps(value[key], sort_keys=True, ensure_ascii=False)}")
-    return "{\n " + ",\n ".join(lines) + "\n}\n"
+            yield f"{json.dumps(key)}: {json.dumps(rows, sort_keys=True, ensure_ascii=False)}"
+    yield "\n}\n"
 
 
 def format_time(value: datetime) -> str:

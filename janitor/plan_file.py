@@ -10,7 +10,7 @@ import hashlib
 import json
 import os
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -18,7 +18,7 @@ from typing import Any
 
 from janitor import __version__
 from janitor.errors import PlanFileError, SafetyRefusal
-from janitor.model import Json, PlanItem, dumps_lines, format_time, parse_time
+from janitor.model import Json, PlanItem, format_time, json_lines, parse_time
 
 FORMAT = "gitlab-janitor-plan"
 VERSION = 1
@@ -30,7 +30,9 @@ def seal(body: Json) -> str:
 
 
 def build_plan(items: Iterable[PlanItem], *, gitlab_url: str, created_at: datetime, policy_digest: str,
-               inventory_digest: str, scope_lock: str | None) -> Json:
+               inventory_digest: str, scope_lock: str | None, prepared: Mapping[str, Json] | None = None) -> Json:
+    """The sealed plan. `prepared` maps item ids to their JSON when the caller already made it (the report
+    shares those dicts, which matters at hundreds of thousands of items)."""
     ordered = sorted(items, key=lambda i: (i.project_path, i.resource, i.rule, i.id))
     by_resource: Counter[str] = Counter()
     bytes_by_resource: Counter[str] = Counter()
@@ -52,7 +54,7 @@ def build_plan(items: Iterable[PlanItem], *, gitlab_url: str, created_at: dateti
             "by_resource": {k: {"actions": by_resource[k], "bytes": bytes_by_resource[k]}
                             for k in sorted(by_resource)},
         },
-        "items": [item.to_json() for item in ordered],
+        "items": [prepared[item.id] if prepared and item.id in prepared else item.to_json() for item in ordered],
     }
     body["digest"] = seal(body)
     return body
@@ -63,7 +65,7 @@ def write_plan(path: str | Path, plan: Json) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.partial")
     with open(tmp, "w", encoding="utf-8") as handle:
-        handle.write(dumps_lines(plan, spread="items"))  # one item per line
+        handle.writelines(json_lines(plan, spread="items"))  # one item per line
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(tmp, target)

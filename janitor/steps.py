@@ -57,11 +57,12 @@ def run_plan(options: PlanOptions, env: dict[str, str], warn: Callable[[str], No
     header: Json = {"gitlab_url": url, "created_at": inventory.timestamp, "policy": str(options.policy),
                     "policy_digest": policy.digest, "inventory_digest": inventory.digest, "plan_digest": None}
     plan = None
+    prepared = {item.id: item.to_json() for item in evaluation.items}  # one dict per item, plan and report share it
     if not evaluation.refusals:
         plan = build_plan(evaluation.items, gitlab_url=url, created_at=now, policy_digest=policy.digest,
-                          inventory_digest=inventory.digest, scope_lock=options.scope_lock)
+                          inventory_digest=inventory.digest, scope_lock=options.scope_lock, prepared=prepared)
         header["plan_digest"] = plan["digest"]
-    report = report_data(evaluation, policy, header)
+    report = report_data(evaluation, policy, header, prepared)
     reports = write_reports(report, options.report_dir) if options.report_dir else []
     if plan is not None:
         write_plan(options.out, plan)

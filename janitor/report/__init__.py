@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from janitor.model import Json, dumps_lines
+from janitor.model import Json, json_lines
 from janitor.report.data import report_data
 from janitor.report.markdown import render_markdown
 
-Renderer = Callable[[Json], str]
+Renderer = Callable[[Json], "str | Iterator[str]"]
 REPORTER_BY_NAME: dict[str, tuple[str, Renderer]] = {
     "markdown": ("report.md", render_markdown),
 }
 
 
-def _json(data: Json) -> str:
-    return dumps_lines(data, spread="projects")  # one project per line
+def _json(data: Json) -> Iterator[str]:
+    return json_lines(data, spread="projects")  # one project per line, written as it is made
 
 
 REPORTER_BY_NAME["json"] = ("report.json", _json)
@@ -35,7 +35,12 @@ def write_reports(data: Json, directory: str | Path) -> list[Path]:
     written = []
     for filename, render in REPORTER_BY_NAME.values():
         path = out / filename
-        path.write_text(render(data), encoding="utf-8")
+        rendered = render(data)
+        with open(path, "w", encoding="utf-8") as handle:
+            if isinstance(rendered, str):
+                handle.write(rendered)
+            else:
+                handle.writelines(rendered)
         written.append(path)
     return written
 

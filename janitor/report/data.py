@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 from typing import Any
 
 from janitor.model import Json, Kept, ProjectResult
@@ -15,7 +16,7 @@ def _kept_json(k: Kept) -> Json:
             "category": k.category, "reason": k.reason}
 
 
-def _project_json(p: ProjectResult) -> Json:
+def _project_json(p: ProjectResult, prepared: Mapping[str, Json]) -> Json:
     kept_by: Counter[str] = Counter(k.category for k in p.kept)
     return {
         "id": p.project_id,
@@ -26,7 +27,7 @@ def _project_json(p: ProjectResult) -> Json:
         "kept_by_category": dict(sorted(kept_by.items())),
         "overrides": p.overrides,
         "notes": p.notes,
-        "remove": [i.to_json() for i in sorted(p.removed, key=lambda i: (-i.bytes, i.id))],
+        "remove": [prepared.get(i.id) or i.to_json() for i in sorted(p.removed, key=lambda i: (-i.bytes, i.id))],
         "kept": [_kept_json(k) for k in sorted(p.kept, key=lambda k: (k.category, -k.bytes, k.title))],
     }
 
@@ -54,7 +55,9 @@ def _before_after(projects: list[ProjectResult]) -> Json:
     return out
 
 
-def report_data(evaluation: Evaluation, policy: Policy, header: Json) -> Json:
+def report_data(evaluation: Evaluation, policy: Policy, header: Json,
+                prepared: Mapping[str, Json] | None = None) -> Json:
+    """`prepared` maps plan item ids to their JSON, shared with the plan rather than made twice."""
     by_resource: dict[str, dict[str, int]] = defaultdict(lambda: {"items": 0, "bytes": 0})
     for project in evaluation.projects:
         for item in project.removed:
@@ -86,6 +89,6 @@ def report_data(evaluation: Evaluation, policy: Policy, header: Json) -> Json:
             "before_after": _before_after(projects),
         },
         "skipped_projects": {reason: sorted(paths) for reason, paths in sorted(evaluation.skipped_projects.items())},
-        "projects": [_project_json(p) for p in projects],
+        "projects": [_project_json(p, prepared or {}) for p in projects],
     }
     return data
