@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
+
+from engine_helpers import collect_and_plan
 
 from janitor.simulator import Instance, Simulator
 from janitor.simulator.registry_records import Package, PackageFile, PackageProtectionRule, package_rules, packages
@@ -22,13 +23,7 @@ rules:
 
 
 def cycle(run, env, tmp_path: Path, match: str, apply: bool = True) -> tuple[list[dict[str, Any]], Any]:  # type: ignore[no-untyped-def]
-    policy = tmp_path / "policy.yml"
-    policy.write_text(POLICY.replace("MATCH", match), encoding="utf-8")
-    assert run(["collect", "--policy", policy, "--out", tmp_path / "inv"], env).code == 0
-    planned = run(["plan", "--policy", policy, "--inventory", tmp_path / "inv", "--out", tmp_path / "plan.json",
-                   "--report-dir", tmp_path / "report"], env)
-    assert planned.code == 0, planned.err
-    items = json.loads((tmp_path / "plan.json").read_text())["items"]
+    items = collect_and_plan(run, env, tmp_path, POLICY.replace("MATCH", match))["items"]
     return items, (run(["apply", tmp_path / "plan.json", "--yes"], env) if apply else None)
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from engine_helpers import collect_and_plan
+
 from janitor.simulator import Instance, Simulator
 
 POLICY = """\
@@ -21,12 +23,7 @@ rules:
 
 
 def cycle(run, env, tmp_path: Path, older: str = "1h") -> dict:  # type: ignore[no-untyped-def]
-    (tmp_path / "policy.yml").write_text(POLICY.replace("OLDER", older), encoding="utf-8")
-    assert run(["collect", "--policy", tmp_path / "policy.yml", "--out", tmp_path / "inv"], env).code == 0
-    planned = run(["plan", "--policy", tmp_path / "policy.yml", "--inventory", tmp_path / "inv",
-                   "--out", tmp_path / "plan.json", "--report-dir", tmp_path / "report"], env)
-    assert planned.code == 0, planned.err
-    return json.loads((tmp_path / "plan.json").read_text())
+    return collect_and_plan(run, env, tmp_path, POLICY.replace("OLDER", older))
 
 
 def newest_per_ref(instance: Instance) -> set[int]:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from engine_helpers import collect_and_plan
+
 from janitor.simulator import Instance
 from janitor.simulator.repo_state import Branch, repository
 
@@ -23,12 +25,7 @@ GREEDY = POLICY.replace("match: {orphaned: true}", 'match: {name: "*"}')
 
 
 def cycle(run, env, tmp_path: Path, policy: str = POLICY) -> dict:  # type: ignore[no-untyped-def]
-    (tmp_path / "policy.yml").write_text(policy, encoding="utf-8")
-    assert run(["collect", "--policy", tmp_path / "policy.yml", "--out", tmp_path / "inv"], env).code == 0
-    planned = run(["plan", "--policy", tmp_path / "policy.yml", "--inventory", tmp_path / "inv",
-                   "--out", tmp_path / "plan.json", "--report-dir", tmp_path / "report"], env)
-    assert planned.code == 0, planned.err
-    return json.loads((tmp_path / "plan.json").read_text())
+    return collect_and_plan(run, env, tmp_path, policy)
 
 
 def rules(instance: Instance) -> set[tuple[int, str]]:
