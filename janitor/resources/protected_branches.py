@@ -64,34 +64,38 @@ class ProtectedBranches(ResourceKind):
         branches = [str(b.get("name")) for b in project.get("_branches") or []]
         for rule in project.get("_protectedBranches") or []:
             pattern = str(rule.get("name"))
+            orphaned = not any(covers(pattern, b) for b in branches)
             yield Candidate(
                 key=f"protected-branch:{pattern}",
                 title=f"protected-branch rule {pattern}",
                 target={"name": pattern},
-                fingerprint=fingerprint(rule),
+                # whether it was orphaned is part of the state it was planned on: apply re-checks it
+                fingerprint={**fingerprint(rule), "orphaned": orphaned},
                 age_at=None,
                 bytes=0,
-                attrs={"name": pattern, "orphaned": not any(covers(pattern, b) for b in branches)},
+                attrs={"name": pattern, "orphaned": orphaned},
                 protected=protection(pattern, default),
             )
 
     def recheck(self, api: GitLabAPI, item: PlanItem, cache: dict[Any, Any]) -> None:
         pattern = str(item.target["name"])
         rule = api.get(RULE, project=item.project_id, name=pattern)  # 404: already gone
-        require_unchanged(item, fingerprint(rule))
+        if item.fingerprint.get("orphaned") and not self._still_orphaned(api, item.project_id, pattern):
+            raise RecheckFailed("no longer orphaned: a branch it matches exists now, and would lose its protection")
+        require_unchanged(item, {**fingerprint(rule), "orphaned": item.fingerprint.get("orphaned")})
         key = ("project", item.project_id)
         if key not in cache:
             cache[key] = api.get(PROJECT, project=item.project_id)
         reason = protection(pattern, cache[key].get("default_branch"))
         if reason:
             raise RecheckFailed(f"now protected: {reason}")
-        if "orphaned" in item.reason:
-            # still orphaned? a branch it now covers would lose its protection
-            search = pattern.split("*", 1)[0]
-            names = [str(b.get("name")) for b in api.list(BRANCHES, {"search": f"^{search}"} if search else {},
-                                                          project=item.project_id)]
-            if any(covers(pattern, n) for n in names):
-                raise RecheckFailed("no longer orphaned: a branch it matches exists now")
+
+    @staticmethod
+    def _still_orphaned(api: GitLabAPI, project_id: int, pattern: str) -> bool:
+        search = pattern.split("*", 1)[0]  # GitLab's `search=^prefix` narrows the listing to candidates
+        names = (str(b.get("name")) for b in api.list(BRANCHES, {"search": f"^{search}"} if search else {},
+                                                      project=project_id))
+        return not any(covers(pattern, n) for n in names)
 
     def execute(self, api: GitLabAPI, item: PlanItem) -> None:
         api.delete(RULE, project=item.project_id, name=item.target["name"])
