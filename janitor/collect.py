@@ -11,12 +11,13 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 from janitor import __version__
-from janitor.errors import ApiError, AuthError, CollectIncomplete, NotFound, SafetyRefusal, Unreachable
+from janitor.errors import ApiError, AuthError, CollectIncomplete, NotFound, SafetyRefusal, Unreachable, UsageError
 from janitor.gitlab_api import GitLabAPI
 from janitor.inventory import INCOMPLETE, InventoryWriter
 from janitor.model import Json, format_time
@@ -82,10 +83,25 @@ def project_stream(api: GitLabAPI, policy: Policy) -> Iterator[Json]:
         # Keyset pagination: offset pagination of /projects stops at 50,000 rows (doc/api/rest/_index.md).
         yield from fresh(api.list(PROJECTS, params, keyset="asc"))
     for group in scope.groups:
-        yield from fresh(api.list(GROUP_PROJECTS, {**params, "include_subgroups": "true", "with_shared": "false"},
-                                  group=group))
+        with _scope_path("group", group):
+            yield from fresh(api.list(GROUP_PROJECTS, {**params, "include_subgroups": "true",
+                                                       "with_shared": "false"}, group=group))
     for path in scope.projects:
-        yield from fresh(iter([api.get(PROJECT, {"statistics": "true"}, project=path)]))
+        with _scope_path("project", path):
+            yield from fresh(iter([api.get(PROJECT, {"statistics": "true"}, project=path)]))
+
+
+@contextmanager
+def _scope_path(what: str, path: str) -> Iterator[None]:
+    """A scope path GitLab answers 404 for is a mistake in the policy (or the token's reach): say so."""
+    try:
+        yield
+    except NotFound:
+        raise UsageError(
+            f"The policy's scope names the {what} {path!r}, which GitLab does not show to this token (404).",
+            f"Check the full path (as in the {what}'s URL, e.g. acme/platform) and that the token's user can "
+            "see it. Nothing was collected.",
+        ) from None
 
 
 def collect(policy: Policy, api: GitLabAPI, options: CollectOptions,

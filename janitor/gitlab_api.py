@@ -248,6 +248,8 @@ class GitLabAPI:
 
 def translate_http_error(what: str, status: int | None, message: Any, body: bytes | None) -> ApiError:
     text = message.decode(errors="replace") if isinstance(message, bytes) else str(message)
+    if status is not None and text.startswith(f"{status} "):
+        text = text[len(f"{status} "):]  # GitLab's messages often start with the status already
     if status == 404:
         return NotFound(f"{what}: 404 {text}", status=404)
     if status == 403:

@@ -160,3 +160,13 @@ def test_token_never_appears_in_output_logs_or_files(run, env, sim: Simulator, p
         assert token.encode() not in path.read_bytes(), path
     assert all(token not in r.path and not any(token in v for vs in r.query.values() for v in vs)
                for r in sim.requests), "the token travels only in a header"
+
+
+def test_a_scope_path_gitlab_does_not_know_is_a_clear_error(run, env, sim: Simulator, tmp_path: Path) -> None:
+    policy = tmp_path / "policy.yml"
+    policy.write_text(ARTIFACTS_POLICY.replace("groups: [acme]", "groups: [acme-typo]"))
+    result = run(["collect", "--policy", policy, "--out", tmp_path / "inv"], env)
+    assert result.code == 1
+    assert "scope names the group 'acme-typo', which GitLab does not show to this token (404)" in result.err
+    assert "404 404" not in result.err
+    assert not (tmp_path / "inv" / "projects.json").exists()
