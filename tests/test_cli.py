@@ -5,7 +5,6 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -76,12 +75,10 @@ def test_collect_reports_progress_on_stderr(run, env, sim: Simulator, policy_fil
     assert result.out == "", "stdout stays clean for pipes"
 
 
-def test_demo_runs_the_whole_cycle_quickly(tmp_path: Path) -> None:
-    started = time.monotonic()
+def test_demo_runs_the_whole_cycle(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "-m", "janitor", "demo", "--dir", str(tmp_path / "demo")],
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert "== OK: nothing protected was touched" in out.stdout
     assert "items left to delete" in out.stdout
     assert (tmp_path / "demo" / "report" / "report.md").is_file()
-    assert time.monotonic() - started < 30
