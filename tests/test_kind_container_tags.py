@@ -7,7 +7,7 @@ from typing import Any
 
 from engine_helpers import collect_and_plan
 
-from janitor.resources.container_tags import ref_slug
+from janitor.resources.common import ref_slug
 from janitor.simulator import Instance, Simulator
 from janitor.simulator.registry_records import RegistryTag, repositories
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from janitor.errors import ApiError, AuthError, NotFound
 from janitor.model import Candidate, Json, PlanItem, parse_time
 from janitor.resources.base import CollectContext, PerSpec, RecheckFailed, ResourceKind, require_unchanged
-from janitor.resources.container_tags import list_refs, name_may_be_removed, rules_for, uses
+from janitor.resources.common import list_refs, name_may_be_removed, rules_for, uses
 
 if TYPE_CHECKING:
     from janitor.gitlab_api import GitLabAPI

@@ -15,7 +15,7 @@ from janitor.errors import ApiError, AuthError, NotFound
 from janitor.matchers import NameMatcher, name_glob
 from janitor.model import Candidate, Json, PlanItem, parse_time
 from janitor.resources.base import CollectContext, PerSpec, RecheckFailed, ResourceKind, require_unchanged
-from janitor.resources.container_tags import rules_for
+from janitor.resources.common import rules_for
 
 if TYPE_CHECKING:
     from janitor.gitlab_api import GitLabAPI
