@@ -179,7 +179,7 @@ def apply_plan(plan: LoadedPlan, api: GitLabAPI, options: ApplyOptions,
         try:
             outcome = _carry_out(api, item, cache, options.yes)
         except (Unreachable, AuthError) as exc:
-            if isinstance(exc, AuthError) and exc.status == 403 and "scope" not in exc.message:
+            if isinstance(exc, AuthError) and exc.missing_role:
                 outcome = Outcome(item, FAILED, f"{exc.message} {exc.hint or ''}".strip())
             else:
                 fatal.append(exc)

@@ -202,7 +202,7 @@ def _collect_project(api: GitLabAPI, project: Json, kinds: list[ResourceKind], c
         if any(k.needs_merge_requests for k in kinds):
             mrs = list(api.list(MERGE_REQUESTS, {"state": "opened"}, project=project["id"]))
     except (Unreachable, AuthError) as exc:
-        if isinstance(exc, AuthError) and exc.status == 403 and "scope" not in exc.message:
+        if isinstance(exc, AuthError) and exc.missing_role:
             entry[INCOMPLETE] = exc.message  # a role this project does not grant: the rest may still work
         else:
             raise

@@ -58,7 +58,22 @@ class NotFound(ApiError):
 
 
 class AuthError(ApiError):
-    """401/403 that no retry can fix: the token, its scopes or its role."""
+    """401/403 that no retry can fix: the token, its scopes or its role.
+
+    `missing_scope` names the scope GitLab said the token lacks (403 insufficient_scope); a 403 without it
+    means the token's user lacks the role (or the object is protected), which some callers can work around.
+    This is decided once, from GitLab's answer, in `gitlab_api.translate_http_error`.
+    """
+
+    def __init__(self, message: str, hint: str | None = None, status: int | None = None,
+                 missing_scope: str | None = None) -> None:
+        super().__init__(message, hint, status)
+        self.missing_scope = missing_scope
+
+    @property
+    def missing_role(self) -> bool:
+        """A 403 for want of a role (or a GitLab rule), not of a token scope: the run can go on around it."""
+        return self.status == 403 and self.missing_scope is None
 
 
 class Unreachable(ApiError):

@@ -242,6 +242,7 @@ class GitLabAPI:
                     "Create a token with that scope (a group or project access token works) and put it in "
                     "GITLAB_TOKEN.",
                     status=403,
+                    missing_scope=need,
                 )
         return info
 
@@ -259,6 +260,7 @@ def translate_http_error(what: str, status: int | None, message: Any, body: byte
                 f"{what}: the token lacks the {scope!r} scope (403 insufficient_scope).",
                 f"Use a token with the {scope!r} scope: apply deletes, so it needs 'api' and the Maintainer role.",
                 status=403,
+                missing_scope=scope,
             )
         return AuthError(
             f"{what}: 403 {text}.",

@@ -79,7 +79,7 @@ class Branches(ResourceKind):
             try:
                 found["_protectedBranches"] = list(api.list(PROTECTED_BRANCHES, project=project["id"]))
             except AuthError as exc:
-                if exc.status != 403 or "scope" in exc.message:
+                if not exc.missing_role:
                     raise
                 # below Maintainer: the branches' own `protected` flags still carry every rule
         return found
@@ -112,7 +112,7 @@ class Branches(ResourceKind):
             try:
                 cache[key] = list(api.list(PROTECTED_BRANCHES, project=item.project_id))
             except AuthError as exc:
-                if exc.status != 403 or "scope" in exc.message:
+                if not exc.missing_role:
                     raise
                 cache[key] = []
         mrs = api.first_page(MERGE_REQUESTS, {"state": "opened", "source_branch": name, "per_page": 1},

@@ -48,7 +48,7 @@ def _protected_names(api: GitLabAPI, project: Any) -> list[str] | None:
     except NotFound:
         return None
     except AuthError as exc:
-        if "scope" in exc.message:
+        if not exc.missing_role:
             raise
         return None
 

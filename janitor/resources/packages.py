@@ -104,7 +104,7 @@ class Packages(ResourceKind):
         except NotFound:
             return None
         except AuthError as exc:
-            if "scope" in exc.message:
+            if not exc.missing_role:
                 raise
             return None
 
@@ -155,7 +155,7 @@ class Packages(ResourceKind):
         try:
             api.delete(PACKAGE, project=item.project_id, package=item.target["package_id"])
         except AuthError as exc:
-            if exc.status != 403 or "scope" in exc.message:
+            if not exc.missing_role:
                 raise
             raise ApiError(f"GitLab refused to delete the package (403): it is protected from deletion by a "
                            f"package protection rule, or the token lacks the Maintainer role ({exc.message})",
