@@ -12,8 +12,9 @@ from __future__ import annotations
 import builtins
 import logging
 import os
+import re
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +27,7 @@ import requests
 from janitor import __version__
 from janitor.errors import ApiError, AuthError, NotFound, Unreachable, UsageError
 from janitor.pacing import Pacer
+from janitor.units import bounded_float, bounded_int
 
 log = logging.getLogger("janitor.api")
 Json = dict[str, Any]
@@ -53,27 +55,54 @@ class Connection:
                 "No token: set GITLAB_TOKEN to a GitLab access token (it is never read from the command line).",
                 "collect and plan need the read_api scope; apply needs the api scope and the Maintainer role.",
             )
-        try:
-            timeout = float(env.get("JANITOR_TIMEOUT", "30"))
-            retries = int(env.get("JANITOR_MAX_RETRIES", "8"))
-        except ValueError:
-            raise UsageError("JANITOR_TIMEOUT must be seconds and JANITOR_MAX_RETRIES a whole number.") from None
-        return cls(url=normalize_url(url), token=token, timeout=timeout, max_retries=retries)
+        timeout = _env_number(env, "JANITOR_TIMEOUT", "30", lambda t: bounded_float(t, 0.0, MAX_TIMEOUT_S,
+                                                                                 above_minimum=True),
+                              "seconds to wait for each answer")
+        retries = _env_number(env, "JANITOR_MAX_RETRIES", "8", lambda t: bounded_int(t, 0, MAX_RETRIES),
+                              "retries of a failed request")
+        return cls(url=normalize_url(url, secrets=(token,)), token=token, timeout=timeout, max_retries=int(retries))
 
 
-def normalize_url(url: str) -> str:
-    """'https://gitlab.example.com/' and '.../api/v4' both become 'https://gitlab.example.com'."""
+# A minute is long for one answer; an hour is the most a run should sit on one (a proxy that never answers).
+MAX_TIMEOUT_S = 3600.0
+# python-gitlab backs off exponentially up to a minute: 50 retries is most of an hour on one request.
+MAX_RETRIES = 50
+
+
+def _env_number(env: Mapping[str, str], name: str, default: str, parse: Callable[[str], float], what: str) -> float:
+    text = env.get(name) or default
+    try:
+        return parse(text)
+    except ValueError as exc:
+        raise UsageError(f"{name}: {exc}.", f"{name} is the {what}; unset it to use the default, {default}.") \
+            from None
+
+
+def normalize_url(url: str, secrets: Sequence[str] = ()) -> str:
+    """'https://gitlab.example.com/' and '.../api/v4' both become 'https://gitlab.example.com'.
+
+    A bad URL is described without echoing what could be a secret: userinfo, a token pasted into the wrong
+    variable, or `secrets` (GITLAB_TOKEN's value, which is also looked up in the environment).
+    """
     text = url.strip()
-    parts = urlsplit(text)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    secrets = tuple(s for s in (*secrets, os.environ.get("GITLAB_TOKEN", "")) if s)
+    if any(secret in text for secret in secrets):
+        raise UsageError("The GitLab URL contains the value of GITLAB_TOKEN; it is not shown here.",
+                         "Put the token in GITLAB_TOKEN only; the URL is scheme, host and optional path, for "
+                         "example GITLAB_URL=https://gitlab.example.com")
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
         raise UsageError(
-            f"GitLab URL {_redact(text)!r} has no http:// or https:// scheme.",
-            "Write it in full, for example GITLAB_URL=https://"
-            + (text.split("://")[-1].strip("/") or "gitlab.example.com"),
+            f"GitLab URL {_redact(text)} is not an http:// or https:// URL.",
+            "Write it in full, for example GITLAB_URL=https://" + _safe_host(text, "gitlab.example.com"),
         )
-    if parts.username or parts.password or parts.query or parts.fragment:
+    if "@" in parts.netloc or parts.query or parts.fragment:
         raise UsageError(
-            "The GitLab URL must not carry credentials, a query or a fragment.",
+            "The GitLab URL must not carry credentials, a query or a fragment; it is not shown here.",
             "Put the token in GITLAB_TOKEN; the URL is only scheme, host and optional path.",
         )
     path = parts.path.rstrip("/")
@@ -82,11 +111,31 @@ def normalize_url(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc.lower()}{path}"
 
 
+# What a host and optional path look like; anything else (a token, userinfo, spaces) is never echoed.
+_PLAIN_URL = re.compile(r"(?:[a-z][a-z0-9+.-]*://)?([a-z0-9.-]+)(?::\d{1,5})?(?:/[a-z0-9._~/-]*)?", re.IGNORECASE)
+# GitLab's token prefixes (doc/security/tokens/index.md, "Token prefixes"): a value holding one holds a token.
+_TOKEN_PREFIX = re.compile(r"(?<![a-z0-9])(?:glpat|gloas|gldt|glrt|glcbt|glptt|glft|glimt|glagent|glsoat|glffct)-",
+                           re.IGNORECASE)
+
+
+def _looks_like_a_host(text: str) -> bool:
+    # A bare word could be an old prefix-less token (20 characters) pasted into the wrong variable, so only a
+    # dotted name or localhost counts as a host.
+    match = _PLAIN_URL.fullmatch(text)
+    return bool(match) and not _TOKEN_PREFIX.search(text) and (
+        "." in match.group(1) or match.group(1).lower() == "localhost")  # type: ignore[union-attr]
+
+
 def _redact(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password or parts.username:
-        return url.replace(parts.netloc, parts.hostname or "")
-    return url
+    """The URL quoted for an error message, or a note that it is withheld when it may hold a secret."""
+    if "@" in url or not _looks_like_a_host(url):
+        return "(not shown: it is not a plain host name and may hold a secret)"
+    return repr(url)
+
+
+def _safe_host(text: str, fallback: str) -> str:
+    host = text.split("://")[-1].strip("/")
+    return host if "@" not in text and _looks_like_a_host(host) else fallback
 
 
 def render_path(template: str, values: Mapping[str, Any]) -> str:

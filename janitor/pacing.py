@@ -31,6 +31,8 @@ _JOBS_INDEX = re.compile(r"/projects/[^/]+/jobs/?$")
 _ID_SEGMENT = re.compile(r"/(?:\d+|[^/]*%2[Ff][^/]*)(?=/|$)")
 WINDOW_S = 60.0
 GITLAB_COM_JOBS_PER_MINUTE = 600.0
+MIN_RATE, MAX_RATE = 1.0, 1_000_000.0
+RATE_RANGE = "between 1/min and 1000000/min"
 _UNITS = {"s": 60.0, "sec": 60.0, "second": 60.0, "m": 1.0, "min": 1.0, "minute": 1.0, "h": 1 / 60, "hour": 1 / 60}
 
 
@@ -43,7 +45,9 @@ def lane_of(path: str) -> str:
 
 
 def parse_rate(text: str) -> float:
-    """'2000/min', '600/m', '30/s', '100000/h' or a bare number (per minute) -> requests per minute."""
+    """'2000/min', '600/m', '30/s', '100000/h' or a bare number (per minute) -> requests per minute, between
+    MIN_RATE and MAX_RATE: below one a minute a run would look hung (and 1e-300 overflows the schedule),
+    NaN would turn pacing off."""
     number, _, unit = text.strip().lower().partition("/")
     try:
         value = float(number)
@@ -51,8 +55,8 @@ def parse_rate(text: str) -> float:
     except (ValueError, KeyError):
         raise UsageError(f"Rate limit {text!r} is not N/min, N/s or N/h.", "For example --rate-limit 2000/min.") \
             from None
-    if per_minute <= 0:
-        raise UsageError(f"Rate limit {text!r} must be above zero.")
+    if not MIN_RATE <= per_minute <= MAX_RATE:  # false for NaN too
+        raise UsageError(f"Rate limit {text!r} is out of range: {RATE_RANGE}.", "For example --rate-limit 2000/min.")
     return per_minute
 
 

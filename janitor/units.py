@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import timedelta
 
@@ -26,13 +27,21 @@ _SIZE_UNITS: dict[str, int] = {
 _SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$")
 SIZE_FORMS = "a number of bytes, or 500kB, 10MB, 1.5GB (powers of 1000), 10MiB, 2GiB (powers of 1024)"
 
+# Ages are compared with `now - duration`: past a few thousand years datetime overflows, and no retention
+# threshold is longer than a century, so longer is a typo (999999999999y), refused with a message.
+MAX_DURATION = timedelta(days=100 * 365)
+MAX_SIZE = 2**63 - 1  # GitLab stores sizes as bigint
+
 
 def parse_duration(text: str | int) -> timedelta:
     """Parse a policy duration; a bare number is refused because its unit would be a guess."""
     match = _DURATION_RE.match(str(text).lower())
     if not match or match.group(2) not in _DURATION_UNITS:
         raise ValueError(f"{text!r} is not a duration (use {DURATION_FORMS})")
-    return timedelta(seconds=float(match.group(1)) * _DURATION_UNITS[match.group(2)])
+    seconds = float(match.group(1)) * _DURATION_UNITS[match.group(2)]
+    if not seconds <= MAX_DURATION.total_seconds():  # also catches inf from a 400-digit number
+        raise ValueError(f"{text!r} is longer than 100 years, the longest duration accepted")
+    return timedelta(seconds=seconds)
 
 
 def parse_size(text: str | int) -> int:
@@ -41,7 +50,53 @@ def parse_size(text: str | int) -> int:
     match = _SIZE_RE.match(str(text).lower())
     if not match or match.group(2) not in _SIZE_UNITS:
         raise ValueError(f"{text!r} is not a size (use {SIZE_FORMS})")
-    return int(float(match.group(1)) * _SIZE_UNITS[match.group(2)])
+    size = float(match.group(1)) * _SIZE_UNITS[match.group(2)]
+    if not size <= MAX_SIZE:
+        raise ValueError(f"{text!r} is larger than any size GitLab stores (8 EiB)")
+    return int(size)
+
+
+def whole_duration(text: str, minimum: timedelta, maximum: timedelta) -> timedelta:
+    """A duration typed on the command line: a whole number and a unit, between `minimum` and `maximum`.
+    Fractions are refused (DESIGN: durations are whole numbers) so '1.5w' is not read as something else."""
+    if re.match(r"^\s*\d+\.\d*", text):
+        raise ValueError(f"{text!r}: durations are whole numbers with a unit (for example 10d rather than 1.5w)")
+    try:
+        delta = parse_duration(text)
+    except ValueError:
+        if _DURATION_RE.match(str(text).lower()) is None:
+            raise
+        delta = MAX_DURATION  # a well-formed duration too long to represent: out of range below
+    if not minimum <= delta <= maximum:
+        raise ValueError(f"{text!r} is out of range: between {human_duration(minimum)} and "
+                         f"{human_duration(maximum)}")
+    return delta
+
+
+def bounded_int(text: str, minimum: int, maximum: int) -> int:
+    """A whole number between `minimum` and `maximum` (both included), from an option or a variable."""
+    try:
+        value = int(str(text).strip())
+    except ValueError:
+        raise ValueError(f"{text!r} is not a whole number (between {minimum} and {maximum})") from None
+    if not minimum <= value <= maximum:
+        raise ValueError(f"{text!r} is out of range: between {minimum} and {maximum}")
+    return value
+
+
+def bounded_float(text: str, minimum: float, maximum: float, *, above_minimum: bool = False) -> float:
+    """A finite number between `minimum` and `maximum`; NaN and infinities are refused, as they compare false
+    against every bound (a NaN timeout or limit would silently disable it)."""
+    low = f"above {minimum:g}" if above_minimum else f"at least {minimum:g}"
+    try:
+        value = float(str(text).strip())
+    except ValueError:
+        raise ValueError(f"{text!r} is not a number ({low} and at most {maximum:g})") from None
+    if not math.isfinite(value):
+        raise ValueError(f"{text!r} is not a finite number ({low} and at most {maximum:g})")
+    if value > maximum or value < minimum or (above_minimum and value == minimum):
+        raise ValueError(f"{text!r} is out of range: {low} and at most {maximum:g}")
+    return value
 
 
 def human_bytes(count: int) -> str:

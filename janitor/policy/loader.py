@@ -21,6 +21,7 @@ from janitor.conditions import CONDITIONS
 from janitor.errors import PolicyError
 from janitor.policy.model import Limits, Policy, Rule, Scope
 from janitor.policy.schema import RULE_NAME, policy_schema
+from janitor.policy.yaml_safe import YamlRefused, compose_and_construct, non_finite_numbers
 from janitor.resources import KINDS
 from janitor.units import parse_duration, parse_size
 
@@ -235,17 +236,10 @@ def _check_values(problems: _Problems, body: Mapping[str, Any], path: PathKey) -
 
 def validate_text(text: str, source: str) -> Policy:
     try:
-        loader = yaml.SafeLoader(text)
-        try:
-            node = loader.get_single_node()
-            data = loader.construct_document(node) if node is not None else None
-        finally:
-            loader.dispose()
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise PolicyError(source, [f"{where}: not valid YAML: {problem}"]) from None
+        node, data = compose_and_construct(text)
+    except YamlRefused as exc:
+        line, col = exc.where
+        raise PolicyError(source, [f"{source}:{line}:{col}: {exc.problem}"]) from None
     marks = _Marks()
     if node is not None:
         marks.walk(node, ())
@@ -256,6 +250,9 @@ def validate_text(text: str, source: str) -> Policy:
         raise PolicyError(source, problems.messages())
     for path, _ in marks.duplicates:
         problems.add(path, f"duplicate key {path[-1]!r}", "YAML would silently keep only the last one")
+    for path in non_finite_numbers(data):
+        problems.add(path, "NaN and infinities are not allowed here, as anywhere in a policy",
+                     "write a finite number", value=True)
     _check_structure(problems, data)
     validator = jsonschema.Draft202012Validator(policy_schema())
     for error in validator.iter_errors(data):
