@@ -67,8 +67,11 @@ class _BoundedLoader(yaml.SafeLoader):
     def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
         try:
             return super().construct_object(node, deep)
-        except (ValueError, OverflowError, TypeError) as exc:
-            # the safe constructor lets int(), float() and datetime() errors escape; they are YAML mistakes
+        except yaml.YAMLError:
+            raise
+        except Exception as exc:  # only the input can make the safe constructor fail
+            # it lets int(), float() and datetime() errors escape (`!!int` of nothing, a 13th month); they are
+            # mistakes in the YAML, at this node
             problem = "a number longer than 4300 digits" if "Exceeds the limit" in str(exc) else str(exc)
             raise ConstructorError(None, None, f"cannot read this value: {problem}", node.start_mark) from None
 
