@@ -44,6 +44,10 @@ class _RedactToken(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if self.token and self.token in record.getMessage():
             record.msg, record.args = record.getMessage().replace(self.token, "[MASKED]"), None
+        if self.token and record.exc_info:
+            # the traceback's text is formatted once and cached in exc_text, so it is masked there
+            text = record.exc_text or logging.Formatter().formatException(record.exc_info)
+            record.exc_text = text.replace(self.token, "[MASKED]")
         return True
 
 
@@ -214,9 +218,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
-        args = build_parser().parse_args(argv)
-    except SystemExit as exc:  # --help, --version and usage errors: a code returned, as on every other path
-        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+        try:
+            args = build_parser().parse_args(argv)
+        except SystemExit as exc:  # --help, --version and usage errors: a code returned, as on every other path
+            sys.stdout.flush()
+            return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    except BrokenPipeError:  # `janitor --help | head -1`
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
     _setup_logging(args.log_level)
     command = f"janitor {args.command}"
     try:
@@ -258,7 +267,7 @@ _OS_HINTS = {
     errno.EPERM: "check its permissions, or choose a path you can write",
     errno.EISDIR: "a directory is where a file belongs: give a file name",
     errno.ENOTDIR: "part of the path is a file where a directory belongs",
-    errno.ENOENT: "check that the path and its parent directory exist",
+    errno.ENOENT: "check that the path exists, or that its directory exists and accepts new files",
     errno.EEXIST: "something is already at that path: remove it or choose another",
     errno.ENOSPC: "the disk is full: free space, or choose another place",
     errno.EROFS: "the file system is read-only: choose a writable path",
