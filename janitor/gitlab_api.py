@@ -90,6 +90,10 @@ def normalize_url(url: str, secrets: Sequence[str] = ()) -> str:
         raise UsageError("The GitLab URL contains the value of GITLAB_TOKEN; it is not shown here.",
                          "Put the token in GITLAB_TOKEN only; the URL is scheme, host and optional path, for "
                          "example GITLAB_URL=https://gitlab.example.com")
+    if _TOKEN_PREFIX.search(text):
+        raise UsageError("The GitLab URL holds what looks like a GitLab token (glpat-...); it is not shown here.",
+                         "Put the token in GITLAB_TOKEN only; the URL is scheme, host and optional path, for "
+                         "example GITLAB_URL=https://gitlab.example.com")
     try:
         parts = urlsplit(text)
         parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
