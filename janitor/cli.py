@@ -272,6 +272,7 @@ _OS_HINTS = {
     errno.ENOSPC: "the disk is full: free space, or choose another place",
     errno.EROFS: "the file system is read-only: choose a writable path",
     errno.ENAMETOOLONG: "shorten the path",
+    errno.EADDRINUSE: "another program has that port: choose another --port, or 0 for any free one",
 }
 
 

@@ -85,7 +85,8 @@ def normalize_url(url: str, secrets: Sequence[str] = ()) -> str:
     variable, or `secrets` (GITLAB_TOKEN's value, which is also looked up in the environment).
     """
     text = url.strip()
-    secrets = tuple(s for s in (*secrets, os.environ.get("GITLAB_TOKEN", "")) if s)
+    # a value shorter than any GitLab token would match innocent URLs ("t" is in "https://...")
+    secrets = tuple(s for s in (*secrets, os.environ.get("GITLAB_TOKEN", "")) if len(s) >= 8)
     if any(secret in text for secret in secrets):
         raise UsageError("The GitLab URL contains the value of GITLAB_TOKEN; it is not shown here.",
                          "Put the token in GITLAB_TOKEN only; the URL is scheme, host and optional path, for "

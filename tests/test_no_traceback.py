@@ -164,3 +164,15 @@ def test_odd_environment_values_are_usage_errors_not_tracebacks(run, env: dict[s
         assert_one_clean_message(result.err)
         monkeypatch.delenv(name)
     assert not (tmp_path / "inv").exists() and sim.requests == []
+
+
+def test_a_simulator_port_in_use_is_one_message(run) -> None:  # type: ignore[no-untyped-def]
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        result = run(["simulator", "--scale", "tiny", "--port", taken.getsockname()[1]])
+    assert result.code == 1
+    assert result.err == ("janitor simulator: Address already in use\n"
+                          "Another program has that port: choose another --port, or 0 for any free one.\n")
