@@ -101,8 +101,9 @@ def normalize_url(url: str, secrets: Sequence[str] = ()) -> str:
     except ValueError:
         parts = None
     if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
+        problem = "is not a valid URL (its host or port)" if parts is None else "has no http:// or https:// scheme"
         raise UsageError(
-            f"GitLab URL {_redact(text)} is not an http:// or https:// URL.",
+            f"GitLab URL {_redact(text)} {problem}.",
             "Write it in full, for example GITLAB_URL=https://" + _safe_host(text, "gitlab.example.com"),
         )
     if "@" in parts.netloc or parts.query or parts.fragment:
