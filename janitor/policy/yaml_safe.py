@@ -88,6 +88,12 @@ def compose_and_construct(text: str) -> tuple[yaml.Node | None, Any]:
             data = loader.construct_document(node) if node is not None else None
         finally:
             loader.dispose()
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - text.rfind("\n", 0, exc.position)
+        code = ord(exc.character) if isinstance(exc.character, str) else exc.character
+        raise YamlRefused((line, column), f"not valid YAML: control character U+{code:04X} is not allowed") \
+            from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)
