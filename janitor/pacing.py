@@ -16,6 +16,7 @@ the whole API until RateLimit-Reset.
 
 from __future__ import annotations
 
+import math
 import re
 import threading
 import time
@@ -189,7 +190,10 @@ def build_pacer(gitlab_url: str, rate_limit: str | None = None, jobs_rate_limit:
 
 
 def _number(value: str | None) -> float | None:
+    """A header's number; NaN, infinities and negatives are no number (a `Retry-After: inf` would sleep forever,
+    a `RateLimit-Limit: nan` turn pacing off)."""
     try:
-        return float(value) if value else None
+        number = float(value) if value else None
     except ValueError:
         return None
+    return number if number is not None and math.isfinite(number) and number >= 0 else None

@@ -114,6 +114,15 @@ def test_an_oversized_policy_is_refused_before_it_is_parsed() -> None:
     assert problems == ["p.yml:1:1: the file is larger than 1000 kB; a policy is a few kB"]
 
 
+def test_an_oversized_policy_file_is_read_only_up_to_the_limit(tmp_path: Path) -> None:
+    # "é" is two bytes in UTF-8: the cut after 1,000,001 bytes splits one, which must not matter
+    path = tmp_path / "big.yml"
+    path.write_text(POLICY + "# " + "é" * 1_500_000 + "\n", encoding="utf-8")
+    with pytest.raises(PolicyError) as caught:
+        load_policy(path)
+    assert caught.value.problems == [f"{path}:1:1: the file is larger than 1000 kB; a policy is a few kB"]
+
+
 def test_the_example_policy_still_loads() -> None:
     assert [r.name for r in validate_text(POLICY, "p.yml").rules] == ["r"]
 

@@ -126,3 +126,16 @@ def test_any_value_is_either_in_range_or_a_usage_error(concurrency: str, latency
             assert exc.code == 1
         else:
             assert check(args), argv
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-1", "-inf"])
+def test_rate_limit_headers_that_are_not_finite_are_ignored(value: str) -> None:
+    from janitor.pacing import Pacer
+
+    slept: list[float] = []
+    pacer = Pacer(sleep=slept.append)
+    pacer.observe("/api/v4/projects", 429, {"RateLimit-Limit": value, "Retry-After": value,
+                                             "RateLimit-Remaining": "0"})
+    pacer.wait("/api/v4/projects")
+    assert pacer.state().per_minute is None, "pacing is not turned off or set to nonsense"
+    assert slept and all(math.isfinite(s) and s <= 1.0 for s in slept), "a default pause, not forever"

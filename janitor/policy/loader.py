@@ -21,7 +21,7 @@ from janitor.conditions import CONDITIONS
 from janitor.errors import PolicyError
 from janitor.policy.model import Limits, Policy, Rule, Scope
 from janitor.policy.schema import RULE_NAME, policy_schema
-from janitor.policy.yaml_safe import YamlRefused, compose_and_construct, non_finite_numbers
+from janitor.policy.yaml_safe import YamlRefused, compose_and_construct, non_finite_numbers, read_bounded
 from janitor.resources import KINDS
 from janitor.units import parse_duration, parse_size
 
@@ -311,7 +311,7 @@ def _build(source: str, text: str, data: Mapping[str, Any]) -> Policy:
 def load_policy(path: str | Path) -> Policy:
     file = Path(path)
     try:
-        text = file.read_text(encoding="utf-8")
+        text = read_bounded(file)
     except FileNotFoundError:
         raise PolicyError(str(path), [f"{path}: no such file"]) from None
     except (OSError, UnicodeDecodeError) as exc:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -76,10 +77,20 @@ class _BoundedLoader(yaml.SafeLoader):
             raise ConstructorError(None, None, f"cannot read this value: {problem}", node.start_mark) from None
 
 
+def read_bounded(path: Path) -> str:
+    """The file's text, reading no more than MAX_BYTES + 1 bytes: /dev/zero or a FIFO never fills memory.
+    Newlines are read as Path.read_text reads them, so a policy's digest does not change."""
+    with path.open("rb") as handle:
+        data = handle.read(MAX_BYTES + 1)
+    if len(data) > MAX_BYTES:
+        return data.decode("utf-8", errors="replace")  # refused for its size; the cut may split a character
+    return data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+
+
 def compose_and_construct(text: str) -> tuple[yaml.Node | None, Any]:
     """The single document's node tree (for line numbers) and its data; raises YamlRefused for anything
     refused above and for YAML that does not parse."""
-    if len(text) > MAX_BYTES:
+    if len(text) > MAX_BYTES or len(text.encode("utf-8", errors="replace")) > MAX_BYTES:
         raise YamlRefused((1, 1), f"the file is larger than {MAX_BYTES // 1000} kB; a policy is a few kB")
     try:
         loader = _BoundedLoader(text)  # the reader refuses control characters here already
