@@ -6,6 +6,8 @@ bounded time and memory, and `janitor validate` never prints a traceback.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import subprocess
 import sys
 import time
@@ -17,6 +19,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from janitor.cli import main
 from janitor.errors import PolicyError
 from janitor.policy import load_policy
 from janitor.policy.loader import validate_text
@@ -194,6 +197,21 @@ def test_random_bytes_in_a_policy_file_only_ever_give_a_policy_error(tmp_path_fa
         load_policy(path)
     except PolicyError as exc:
         assert exc.problems
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.one_of(st.lists(YAML_PIECES, max_size=40).map(lambda parts: "".join(parts).encode("utf-8", "replace")),
+                 st.binary(max_size=200)))
+def test_validate_on_fuzzed_files_says_valid_or_invalid_never_more(tmp_path_factory: pytest.TempPathFactory,
+                                                                   data: bytes) -> None:
+    path = tmp_path_factory.mktemp("cli-fuzz") / "policy.yml"
+    path.write_bytes(data)
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(["validate", str(path)])
+    assert code in (0, 1)
+    assert "Traceback" not in err.getvalue() and "internal error" not in err.getvalue(), err.getvalue()
+    assert (code == 0) == ("valid policy" in out.getvalue())
 
 
 def test_validate_on_hostile_files_never_prints_a_traceback(tmp_path: Path) -> None:
