@@ -100,7 +100,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     for path in outcome.reports:
         err(f"plan: report {path}")
     if outcome.plan is None:
-        err("plan: REFUSED by the policy's limits; no plan written:")
+        err("plan: REFUSED by the limits (the policy's, --max-actions); no plan written:")
         for reason in outcome.evaluation.refusals:
             err(f"  - {reason}")
         err("Raise the limits (the policy's, or --max-actions) only if this much really should go, "
