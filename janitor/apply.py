@@ -40,6 +40,7 @@ class ApplyOptions:
     max_age: timedelta
     expect_digest: str | None = None
     scope_lock: str | None = None
+    max_actions: int | None = None
     # Deletes are latency-bound: 16 in flight delete ~12x faster than one at a time at 20 ms (bench/).
     concurrency: int = 16
 
@@ -79,10 +80,16 @@ class ApplySummary:
 
 
 def verify(plan: LoadedPlan, gitlab_url: str, options: ApplyOptions, now: datetime) -> None:
-    if options.expect_digest and options.expect_digest != plan.digest:
+    # `is not None`: an empty expected digest is a mismatch, never "no check" (the CLI refuses it earlier).
+    if options.expect_digest is not None and options.expect_digest != plan.digest:
         raise SafetyRefusal(
             f"The plan's digest {plan.digest} is not the approved one ({options.expect_digest}).",
             "Apply only the plan that was reviewed; re-run plan if the inventory changed.",
+        )
+    if options.max_actions is not None and len(plan.items) > options.max_actions:
+        raise SafetyRefusal(
+            f"The plan has {len(plan.items)} actions, more than --max-actions {options.max_actions}.",
+            "Narrow the policy's rules, or raise max_actions only if this much really should go. Nothing was deleted.",
         )
     if plan.gitlab_url.rstrip("/") != gitlab_url.rstrip("/"):
         raise SafetyRefusal(

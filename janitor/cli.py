@@ -13,6 +13,7 @@ import argparse
 import errno
 import logging
 import os
+import re
 import sys
 from collections.abc import Callable, Sequence
 from datetime import timedelta
@@ -136,6 +137,29 @@ def _dir_out(text: str) -> Path:
     return path
 
 
+def _max_actions(text: str) -> int:
+    # Whole digits only: "1000.0", "1e3" and "1,000" are refused here rather than half-understood, so a
+    # gate fed from a CI input can never pass by failing to parse.
+    if not text.isascii() or not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number of actions (for example 1000)")
+    return int(text)
+
+
+def _plan_digest(text: str) -> str:
+    # An empty --expect-digest used to mean "no check": a dotenv or variable that went missing must refuse.
+    if re.fullmatch(r"sha256:[0-9a-f]{64}", text) is None:
+        shown = repr(text) if text else "an empty value"
+        raise argparse.ArgumentTypeError(f"{shown} is not a plan digest (sha256: and 64 hex digits, as "
+                                         "`janitor plan` prints it and writes to --dotenv)")
+    return text
+
+
+def _gitlab_url_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--gitlab-url", metavar="URL", default="",
+                   help="the GitLab this run must talk to; in a CI job a GITLAB_URL other than CI_SERVER_URL "
+                        "is refused unless it is this URL (empty: CI_SERVER_URL)")
+
+
 def _pacing_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rate-limit", metavar="N/min", type=rate("JANITOR_RATE_LIMIT"),
                    default=os.environ.get("JANITOR_RATE_LIMIT"),
@@ -173,6 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--concurrency", type=whole_number(1, MAX_CONCURRENCY), default=16,
                    help=f"projects listed at once, 1 to {MAX_CONCURRENCY} (default 16)")
     p.add_argument("--scope", dest="scope_lock", metavar="PATH")
+    _gitlab_url_option(p)
     _pacing_options(p)
 
     p = sub.add_parser("merge", help="combine shard inventories into one")
@@ -186,6 +211,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--report-dir", type=_dir_out)
     p.add_argument("--dotenv", type=_file_out, help="write JANITOR_PLAN_DIGEST and JANITOR_PLAN_ACTIONS here")
     p.add_argument("--scope", dest="scope_lock", metavar="PATH")
+    p.add_argument("--max-actions", type=_max_actions, metavar="N",
+                   help="refuse (exit 3, no plan written) a plan with more than N actions, on top of the "
+                        "policy's limits")
 
     p = sub.add_parser("apply", help="carry out a plan (dry-run unless --yes)")
     p.add_argument("plan", type=Path)
@@ -193,11 +221,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--journal", type=_file_out, help="default: PLAN.journal")
     p.add_argument("--max-age", type=duration(timedelta(minutes=1), MAX_PLAN_AGE), default=parse_duration("7d"),
                    help="refuse a plan older than this: a whole number and a unit, 1min to 365d (default 7d)")
-    p.add_argument("--expect-digest", help="refuse unless the plan's digest is this one")
+    p.add_argument("--expect-digest", type=_plan_digest, metavar="sha256:HEX",
+                   help="refuse unless the plan's digest is this one")
+    p.add_argument("--max-actions", type=_max_actions, metavar="N",
+                   help="refuse (exit 3) a plan with more than N actions")
     p.add_argument("--concurrency", type=whole_number(1, MAX_CONCURRENCY), default=16,
                    help=f"items re-checked and deleted at once, 1 to {MAX_CONCURRENCY} (default 16; the pacer "
                         "keeps them under the limits)")
     p.add_argument("--scope", dest="scope_lock", metavar="PATH")
+    _gitlab_url_option(p)
     _pacing_options(p)
 
     p = sub.add_parser("demo", help="the whole cycle against the built-in simulator")

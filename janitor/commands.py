@@ -48,7 +48,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 def _api(args: argparse.Namespace) -> GitLabAPI:
-    conn = connection(dict(os.environ))
+    conn = connection(dict(os.environ), args.gitlab_url)
     return GitLabAPI(conn, build_pacer(conn.url, args.rate_limit, args.jobs_rate_limit))
 
 
@@ -72,7 +72,8 @@ def cmd_collect(args: argparse.Namespace) -> int:
 
 
 def cmd_merge(args: argparse.Namespace) -> int:
-    projects, incomplete = merge_inventories(list(args.inventories), args.out)
+    projects, incomplete = merge_inventories(list(args.inventories), args.out,
+                                             warn=lambda text: err(f"merge: warning: {text}"))
     err(f"merge: {len(args.inventories)} inventories, {projects} projects ({incomplete} incomplete) -> {args.out}")
     return 0
 
@@ -85,7 +86,8 @@ def summary_table(rows: dict[str, tuple[int, int]], title: str) -> None:
 
 def cmd_plan(args: argparse.Namespace) -> int:
     outcome = run_plan(PlanOptions(policy=args.policy, inventory=args.inventory, out=args.out,
-                                   report_dir=args.report_dir, dotenv=args.dotenv, scope_lock=args.scope_lock),
+                                   report_dir=args.report_dir, dotenv=args.dotenv, scope_lock=args.scope_lock,
+                                   max_actions=args.max_actions),
                        dict(os.environ), warn=lambda text: err(f"plan: warning: {text}"))
     totals = outcome.report["totals"]
     summary_table({k: (v["items"], v["bytes"]) for k, v in totals["by_resource"].items()},
@@ -98,10 +100,11 @@ def cmd_plan(args: argparse.Namespace) -> int:
     for path in outcome.reports:
         err(f"plan: report {path}")
     if outcome.plan is None:
-        err("plan: REFUSED by the policy's limits; no plan written:")
+        err("plan: REFUSED by the limits (the policy's, --max-actions); no plan written:")
         for reason in outcome.evaluation.refusals:
             err(f"  - {reason}")
-        err("Raise limits in the policy only if this much really should go, or narrow the rules.")
+        err("Raise the limits (the policy's, or --max-actions) only if this much really should go, "
+            "or narrow the rules.")
         return 3
     err(f"plan: wrote {args.out} ({outcome.plan['digest']})")
     return 0
@@ -112,7 +115,8 @@ def cmd_apply(args: argparse.Namespace) -> int:
     api = _api(args)
     journal = args.journal or Path(str(args.plan) + ".journal")
     options = ApplyOptions(yes=args.yes, journal=journal, max_age=args.max_age, expect_digest=args.expect_digest,
-                           scope_lock=args.scope_lock, concurrency=max(1, args.concurrency))
+                           scope_lock=args.scope_lock, concurrency=max(1, args.concurrency),
+                           max_actions=args.max_actions)
     done = Counter[str]()
 
     def show(outcome: Outcome) -> None:

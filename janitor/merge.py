@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from janitor import __version__
 from janitor.errors import InventoryError
-from janitor.inventory import INCOMPLETE, Inventory, InventoryWriter, read_inventory
+from janitor.inventory import INCOMPLETE, MERGE_REQUESTS, Inventory, InventoryWriter, read_inventory
 from janitor.model import format_time, parse_time
 
+# Shards of one pipeline are collected minutes apart; an hour apart means they were not collected together.
+SPREAD_WARNING = timedelta(hours=1)
 
-def merge_inventories(directories: list[Path], out: Path) -> tuple[int, int]:
+
+def merge_inventories(directories: list[Path], out: Path,
+                      warn: Callable[[str], None] = lambda text: None) -> tuple[int, int]:
+    for directory in directories:
+        # Without it every open MR's source branch in that shard silently loses its protection.
+        if (directory / "projects.json").is_file() and not (directory / MERGE_REQUESTS).is_file():
+            raise InventoryError(
+                f"{directory} has no {MERGE_REQUESTS}: the open merge requests of that shard are unknown, "
+                "so their source branches would lose their protection.",
+                "Merge the shard exactly as `janitor collect` wrote it (both files), or collect it again.")
     inventories = [read_inventory(d) for d in directories]
     urls = {inv.meta.get("gitlab_url") for inv in inventories}
     if len(urls) > 1:
@@ -22,8 +35,12 @@ def merge_inventories(directories: list[Path], out: Path) -> tuple[int, int]:
     stamps = [parse_time(inv.timestamp) for inv in inventories]
     if any(s is None for s in stamps):
         raise InventoryError("An inventory has no timestamp.")
+    times = {d: s for d, s in zip(directories, stamps, strict=True) if s is not None}
+    spread = _spread_warning(times)
+    if spread:
+        warn(spread)
     # The oldest collection time makes every item look its youngest: the conservative choice.
-    oldest = min(s for s in stamps if s is not None)
+    oldest = min(times.values())
     first = inventories[0].meta
     writer = InventoryWriter(out, format_time(oldest), {
         **first, "tool": f"gitlab-janitor {__version__}", "shard": None,
@@ -72,3 +89,16 @@ def _check_shards(inventories: list[Inventory]) -> None:
                  (f" duplicated {', '.join(f'{d}/{total}' for d in dupes)}" if dupes else "")
         raise InventoryError(f"The shards do not add up to one inventory: {detail.strip()}.",
                              "Merge exactly one inventory per shard, from the same pipeline.")
+
+
+def _spread_warning(times: dict[Path, datetime]) -> str | None:
+    first, last = min(times.values()), max(times.values())
+    if last - first <= SPREAD_WARNING:
+        return None
+    minutes = int((last - first).total_seconds() // 60)
+    span = f"{minutes // 1440}d{minutes % 1440 // 60}h{minutes % 60:02d}m" if minutes >= 1440 else \
+        f"{minutes // 60}h{minutes % 60:02d}m"
+    earliest = min(times, key=lambda d: times[d])
+    latest = max(times, key=lambda d: times[d])
+    return (f"shards collected over {span}: {earliest} at {format_time(first)}, {latest} at {format_time(last)}; "
+            "items in the later shards are judged by the earliest time (they look younger than they are)")

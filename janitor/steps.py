@@ -25,6 +25,7 @@ class PlanOptions:
     report_dir: Path | None = None
     dotenv: Path | None = None
     scope_lock: str | None = None
+    max_actions: int | None = None
 
 
 @dataclass
@@ -54,6 +55,10 @@ def run_plan(options: PlanOptions, env: dict[str, str], warn: Callable[[str], No
     if inventory.meta and not inventory.meta.get("complete", True):
         warn("the inventory is incomplete: projects whose listing failed are not planned")
     evaluation = evaluate(policy, inventory, now)
+    if options.max_actions is not None and len(evaluation.items) > options.max_actions:
+        # A refusal like the policy's own limits: the report says why, and no plan or dotenv is written.
+        evaluation.refusals.append(f"the plan has {len(evaluation.items)} actions, more than --max-actions "
+                                   f"{options.max_actions}")
     header: Json = {"gitlab_url": url, "created_at": inventory.timestamp, "policy": str(options.policy),
                     "policy_digest": policy.digest, "inventory_digest": inventory.digest, "plan_digest": None}
     plan = None
@@ -72,5 +77,35 @@ def run_plan(options: PlanOptions, env: dict[str, str], warn: Callable[[str], No
     return PlanOutcome(evaluation, report, plan, reports)
 
 
-def connection(env: dict[str, str]) -> Connection:
+def connection(env: dict[str, str], gitlab_url: str = "") -> Connection:
+    """The connection for collect and apply; `gitlab_url` is --gitlab-url (the CI component's input)."""
+    check_gitlab_url(env, gitlab_url)
+    if gitlab_url and not env.get("GITLAB_URL"):
+        env = {**env, "GITLAB_URL": gitlab_url}
     return Connection.from_env(env)
+
+
+def check_gitlab_url(env: dict[str, str], allowed: str = "") -> None:
+    """Refuse to send the token to a GitLab the run was not configured for.
+
+    In a CI job, GITLAB_URL can come from a pipeline variable (a manual run, a schedule, a trigger), and
+    pipeline variables take precedence over the project's own variables and the YAML (GitLab's
+    doc/ci/variables/_index.md, "CI/CD variable precedence"). So a GITLAB_URL other than the job's own
+    instance (CI_SERVER_URL) is trusted only when --gitlab-url, which the component sets from an input,
+    names it. Outside CI (no CI_SERVER_URL) GITLAB_URL is the user's own choice.
+    """
+    configured = env.get("GITLAB_URL", "")
+    if allowed:
+        if configured and normalize_url(configured) != normalize_url(allowed):
+            raise SafetyRefusal(
+                f"GITLAB_URL is {normalize_url(configured)}, but --gitlab-url says this run talks to "
+                f"{normalize_url(allowed)}: refusing to send the token elsewhere.",
+                "A pipeline variable may have replaced GITLAB_URL. Nothing was read or deleted.")
+        return
+    ci_server = env.get("CI_SERVER_URL", "")
+    if ci_server and configured and normalize_url(configured) != normalize_url(ci_server):
+        raise SafetyRefusal(
+            f"GITLAB_URL is {normalize_url(configured)}, not this CI job's GitLab ({normalize_url(ci_server)}): "
+            "refusing to send the token there.",
+            "A pipeline variable may have set it. To clean up another GitLab on purpose, name it in the "
+            "component's gitlab_url input (janitor --gitlab-url URL). Nothing was read or deleted.")

@@ -90,6 +90,13 @@ class Workspace:
         )
         return Run.parse(process)
 
+    def set_input(self, name: str, old: str, new: str, file: str = ".gitlab-ci.yml") -> None:
+        """Change one `name: value` input of the pipeline file in this copy (and only here)."""
+        path = self.root / file
+        text = path.read_text()
+        assert text.count(f"{name}: {old}\n") == 1, f"{file} has no single input `{name}: {old}`"
+        path.write_text(text.replace(f"{name}: {old}\n", f"{name}: {new}\n"))
+
     def list_jobs(self, source: str) -> dict[str, dict[str, Any]]:
         """Jobs as gitlab-ci-local evaluates them for a pipeline of `source`, by name."""
         run = self.gitlab_ci_local("--list-json", source=source)

@@ -3,6 +3,7 @@ the safety properties the README promises (manual, approved, serialised, digest-
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -11,6 +12,8 @@ from typing import Any
 import pytest
 import yaml
 from component_yaml import BLOCK, COMPONENT, PROJECT_PIPELINE, jobs, render, spec, split
+
+from janitor import __version__
 
 INPUT_SETS = {
     "defaults": {},
@@ -21,6 +24,7 @@ INPUT_SETS = {
         "keep_going": False,
         "max_actions": 50,
         "stage_plan": "review",
+        "gitlab_url": "https://gitlab.example.com",
     },
 }
 
@@ -95,18 +99,44 @@ def test_jobs_use_the_image_with_its_entrypoint_cleared() -> None:
     assert base["image"] == {"name": "example/janitor:9.9.9", "entrypoint": [""]}
 
 
-def test_default_image_is_this_projects_image_at_the_components_version() -> None:
-    base = jobs()[".janitor-base"]
-    assert spec()["inputs"]["image"]["default"] == "$JANITOR_DEFAULT_IMAGE"
-    assert base["variables"]["JANITOR_DEFAULT_IMAGE"] == "$CI_REGISTRY/gitlab-janitor/gitlab-janitor:1.2.3"
-    assert "version" in spec()["component"]
+def test_default_image_is_this_projects_image_at_this_release_written_out() -> None:
+    # No job variable between the input and `image:`: a pipeline variable could replace it.
+    assert spec()["inputs"]["image"]["default"] == f"$CI_REGISTRY/gitlab-janitor/gitlab-janitor:{__version__}"
+    assert jobs()[".janitor-base"]["image"]["name"] == f"$CI_REGISTRY/gitlab-janitor/gitlab-janitor:{__version__}"
+
+
+def test_no_job_reads_a_setting_from_a_variable_a_pipeline_could_override() -> None:
+    rendered = jobs(INPUT_SETS["sharded, automatic apply, scope lock"])
+    for name, job in rendered.items():
+        assert "variables" not in job, f"{name} sets variables, which pipeline variables outrank"
+        script = "\n".join(job.get("script", []))
+        assert "$JANITOR_" not in script and "${JANITOR_" not in script, name
+        # Numbers are compared by the janitor (--max-actions), never by `[ ... -gt ... ]`.
+        assert not re.search(r"-(gt|ge|lt|le|eq|ne)\b", script), f"{name} compares numbers in shell"
+    collect, plan, apply = (rendered[f"janitor:{job}"]["script"] for job in ("collect", "plan", "apply"))
+    for script in (collect, plan, apply):
+        assert "--scope 'acme'" in "\n".join(script)
+    for script in (plan, apply):
+        assert "--max-actions '50'" in "\n".join(script)
+    for script in (collect, apply):
+        assert "--gitlab-url 'https://gitlab.example.com'" in "\n".join(script)
+    assert "--policy '.gitlab/janitor-policy.yml'" in "\n".join(plan)
+
+
+@pytest.mark.parametrize("name", ["policy", "scope", "gitlab_url"])
+def test_inputs_written_into_commands_cannot_leave_their_quotes(name: str) -> None:
+    definition = spec()["inputs"][name]
+    pattern = definition["regex"]
+    assert re.fullmatch(pattern, str(definition["default"]))
+    for hostile in ("a'b", "x'; curl evil #", "a b", "$(id)", "`id`", "a\nb", "-x"):
+        assert re.fullmatch(pattern, hostile) is None, f"{name} accepts {hostile!r}"
 
 
 def test_collect_runs_one_job_per_shard_and_merge_needs_them_all() -> None:
     rendered = jobs({"shards": 3})
     collect = rendered["janitor:collect"]
     assert collect["parallel"] == 3
-    assert '--shard "$CI_NODE_INDEX/$CI_NODE_TOTAL"' in "\n".join(collect["script"])
+    assert '--shard "${CI_NODE_INDEX:-1}/${CI_NODE_TOTAL:-1}"' in "\n".join(collect["script"])
     assert rendered["janitor:merge"]["needs"] == [{"job": "janitor:collect", "artifacts": True}]
 
 
@@ -116,6 +146,7 @@ def test_plan_publishes_the_report_and_the_digest() -> None:
     assert artifacts["expose_as"]
     assert "janitor-output/report/report.html" in artifacts["paths"]
     assert "janitor-output/plan.json" in artifacts["paths"]
+    assert "janitor-output/plan.env" in artifacts["paths"], "apply reads the approved digest from the file"
     assert artifacts["reports"]["dotenv"] == "janitor-output/plan.env"
     script = "\n".join(plan["script"])
     assert "--dotenv janitor-output/plan.env" in script
@@ -130,9 +161,9 @@ def test_apply_is_manual_blocking_approved_serialised_and_digest_checked() -> No
     assert apply["resource_group"] == "janitor/cleanup"
     assert apply["needs"] == [{"job": "janitor:plan", "artifacts": True}]
     script = "\n".join(apply["script"])
-    assert '--expect-digest "$JANITOR_PLAN_DIGEST"' in script
-    assert '--max-age "$JANITOR_MAX_PLAN_AGE"' in script
-    assert jobs({"max_plan_age": "12h"})[".janitor-base"]["variables"]["JANITOR_MAX_PLAN_AGE"] == "12h"
+    assert "approved=$(sed -n 's/^JANITOR_PLAN_DIGEST=//p' janitor-output/plan.env" in script
+    assert '--expect-digest "$approved"' in script
+    assert "--max-age '12h'" in script
 
 
 def test_when_apply_accepts_only_manual_or_on_success() -> None:
