@@ -11,6 +11,7 @@ from pathlib import Path
 
 from janitor import __version__
 from janitor.errors import JanitorError
+from janitor.policy.checks import scope_path
 from janitor.units import parse_duration
 
 log = logging.getLogger("janitor")
@@ -84,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--shard", type=_shard, default=(1, 1), metavar="I/N")
     p.add_argument("--keep-going", action="store_true", help="exit 0 even if some projects are incomplete")
     p.add_argument("--concurrency", type=int, default=16, help="projects listed at once (default 16)")
-    p.add_argument("--scope", dest="scope_lock", metavar="PATH")
+    p.add_argument("--scope", dest="scope_lock", metavar="PATH", type=scope_path)
     _pacing_options(p)
 
     p = sub.add_parser("merge", help="combine shard inventories into one")
@@ -97,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--report-dir", type=Path)
     p.add_argument("--dotenv", type=Path, help="write JANITOR_PLAN_DIGEST and JANITOR_PLAN_ACTIONS here")
-    p.add_argument("--scope", dest="scope_lock", metavar="PATH")
+    p.add_argument("--scope", dest="scope_lock", metavar="PATH", type=scope_path)
 
     p = sub.add_parser("apply", help="carry out a plan (dry-run unless --yes)")
     p.add_argument("plan", type=Path)
@@ -107,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--expect-digest", help="refuse unless the plan's digest is this one")
     p.add_argument("--concurrency", type=int, default=16,
                    help="items re-checked and deleted at once (default 16; the pacer keeps them under the limits)")
-    p.add_argument("--scope", dest="scope_lock", metavar="PATH")
+    p.add_argument("--scope", dest="scope_lock", metavar="PATH", type=scope_path)
     _pacing_options(p)
 
     p = sub.add_parser("demo", help="the whole cycle against the built-in simulator")
