@@ -30,7 +30,7 @@ def non_ascii(path: str) -> str | None:
 def check_paths(data: Mapping[str, Any], report: Report) -> None:
     """Every scope group/project, exclude glob and override path must be ASCII."""
     scope = data.get("scope")
-    hint = "retype it in plain ASCII (a look-alike letter never matches a GitLab path)"
+    hint = "retype it in plain ASCII: a look-alike letter never matches a GitLab path"
     if isinstance(scope, Mapping):
         for key in ("groups", "projects", "exclude"):
             values = scope.get(key)
