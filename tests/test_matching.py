@@ -123,3 +123,36 @@ def test_the_linear_matcher_agrees_with_a_regex_reading(pattern: str, name: str)
                                                                   ("*" in pattern and _reference(pattern, name))))
     assert package_rule_matches(pattern, name) == (bool(pattern) and bool(name)
                                                    and _reference(pattern.lower(), name.lower()))
+
+
+PACKAGES_POLICY = """\
+version: 1
+scope: {groups: [acme]}
+limits: {max_actions: 100000, max_percent: 100}
+rules:
+  - name: old-packages
+    resource: packages
+    action: delete
+    match: {older_than: 30d}
+"""
+
+
+def test_package_protection_rules_ignore_case_as_gitlab_ilike_does(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """GitLab matches `package_name_pattern` with ILIKE: `@Acme/*` protects `@acme/ui`. `%` and `_` are
+    literal there, so `a_b` does not protect `axb`."""
+    writer = InventoryWriter(tmp_path / "inv", format_time(NOW), {"gitlab_url": "https://gitlab.example.com"})
+    packages = [("@acme/ui", "npm"), ("@other/ui", "npm"), ("axb", "generic"), ("a_b", "generic")]
+    writer.add_project({
+        "id": 1, "path_with_namespace": "acme/app", "archived": False,
+        "_packages": [{"id": i, "name": n, "version": "1.0.0", "package_type": t, "status": "default",
+                       "created_at": OLD} for i, (n, t) in enumerate(packages, start=1)],
+        "_packageProtectionRules": [{"package_name_pattern": "@Acme/*", "package_type": "npm"},
+                                    {"package_name_pattern": "A_B", "package_type": "generic"}],
+    })
+    writer.commit()
+    (tmp_path / "policy.yml").write_text(PACKAGES_POLICY, encoding="utf-8")
+    result = run(["plan", "--policy", tmp_path / "policy.yml", "--inventory", tmp_path / "inv",
+                  "--out", tmp_path / "plan.json"])
+    assert result.code == 0, result.err
+    planned = {i["target"]["package_id"] for i in json.loads((tmp_path / "plan.json").read_text())["items"]}
+    assert planned == {2, 3}
