@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 import re2
@@ -46,12 +46,15 @@ class Wildcard:
     pattern: str
     ignore_case: bool = False
 
+    @cached_property
+    def _pieces(self) -> list[str]:
+        return (self.pattern.lower() if self.ignore_case else self.pattern).split("*")
+
     def matches(self, name: str) -> bool:
-        pattern = self.pattern.lower() if self.ignore_case else self.pattern
         text = name.lower() if self.ignore_case else name
-        pieces = pattern.split("*")
+        pieces = self._pieces
         if len(pieces) == 1:
-            return text == pattern
+            return text == pieces[0]
         first, *middle, last = pieces
         if len(text) < len(first) + len(last) or not text.startswith(first) or not text.endswith(last):
             return False
@@ -85,7 +88,12 @@ def package_rule_matches(pattern: str, name: str) -> bool:
     """Does a package protection rule's `package_name_pattern` cover `name`? GitLab compares with ILIKE
     (`*` becomes `%`, `%` and `_` stay literal: app/models/packages/protection/rule.rb, Gitlab::SQL::Glob),
     so unlike branch rules this one ignores case."""
-    return bool(pattern) and bool(name) and Wildcard(pattern, ignore_case=True).matches(name)
+    return bool(pattern) and bool(name) and _ilike(pattern).matches(name)
+
+
+@lru_cache(maxsize=4096)
+def _ilike(pattern: str) -> Wildcard:
+    return Wildcard(pattern, ignore_case=True)
 
 
 _RE2_OPTIONS = re2.Options()
