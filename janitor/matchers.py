@@ -144,6 +144,12 @@ def compile_regex(pattern: str) -> Any:
         raise UnsupportedRegex(_describe_re2_error(pattern, text)) from None
 
 
+def _subject(text: str) -> bytes:
+    """What RE2 matches: UTF-8 bytes. A lone surrogate (valid in JSON, never in a GitLab name) would make
+    RE2's own str encoding raise, so it is passed through as bytes RE2 reads as one invalid character."""
+    return text.encode("utf-8", "surrogatepass")
+
+
 def _path_glob_regex(pattern: str) -> str:
     out, i = [], 0
     while i < len(pattern):
@@ -178,7 +184,7 @@ def path_glob(pattern: str) -> Any:
 
 def path_matches(path: str, patterns: Iterable[str]) -> str | None:
     """Return the first pattern that matches the project path (case-insensitively, as GitLab), or None."""
-    folded = fold_path(path)
+    folded = _subject(fold_path(path))
     for pattern in patterns:
         if path_glob(pattern).fullmatch(folded):
             return pattern
@@ -220,12 +226,12 @@ class NameMatcher:
         if self.include and not any(name_glob(p).matches(name) for p in self.include):
             return f"does not match {_show(self.include)}"
         inc_re, exc_re = self._compiled
-        if inc_re is not None and not inc_re.fullmatch(name):
+        if inc_re is not None and not inc_re.fullmatch(_subject(name)):
             return f"does not match regex {self.regex!r}"
         for pattern in self.exclude:
             if name_glob(pattern).matches(name):
                 return f"is excluded by {pattern!r}"
-        if exc_re is not None and exc_re.fullmatch(name):
+        if exc_re is not None and exc_re.fullmatch(_subject(name)):
             return f"is excluded by regex {self.exclude_regex!r}"
         return None
 
