@@ -174,3 +174,14 @@ def test_path_comparisons_ignore_ascii_case(prefix: str, rest: str, glob: str, f
     assert (path_matches(path, [prefix + glob]) is None) == (path_matches(_recase(path, flips),
                                                                           [_recase(prefix + glob, flips)]) is None)
 
+
+
+def test_an_empty_scope_lock_is_refused_not_silently_off(run, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "policy.yml").write_text(CASE_POLICY, encoding="utf-8")
+    with pytest.raises(SystemExit) as exited:
+        run(["plan", "--policy", tmp_path / "policy.yml", "--inventory", _inventory(tmp_path, PATHS),
+             "--out", tmp_path / "plan.json", "--scope", ""])
+    assert exited.value.code not in (0, None)
+    assert "'' is not a group path" in capsys.readouterr().err
+    assert not (tmp_path / "plan.json").exists()

@@ -14,6 +14,7 @@ from typing import Any
 
 from janitor.matchers import fold_path
 
+HINT = "retype it in plain ASCII: a look-alike letter never matches a GitLab path"
 PathKey = tuple[Any, ...]
 Report = Callable[[PathKey, str, str], None]  # (where, message, hint)
 
@@ -30,7 +31,7 @@ def non_ascii(path: str) -> str | None:
 def check_paths(data: Mapping[str, Any], report: Report) -> None:
     """Every scope group/project, exclude glob and override path must be ASCII."""
     scope = data.get("scope")
-    hint = "retype it in plain ASCII: a look-alike letter never matches a GitLab path"
+    hint = HINT
     if isinstance(scope, Mapping):
         for key in ("groups", "projects", "exclude"):
             values = scope.get(key)
@@ -58,7 +59,7 @@ def scope_path(value: str) -> str:
     """argparse `type=` for `--scope`: a group path, ASCII like every GitLab path."""
     problem = non_ascii(value)
     if problem:
-        raise argparse.ArgumentTypeError(f"{value!r}: {problem}")
+        raise argparse.ArgumentTypeError(f"{value!r}: {problem} ({HINT})")
     if not value.strip("/").strip():
         raise argparse.ArgumentTypeError(f"{value!r} is not a group path (write one such as acme/platform)")
     return value
