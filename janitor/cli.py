@@ -23,6 +23,7 @@ from typing import NoReturn
 from janitor import __version__
 from janitor.errors import JanitorError
 from janitor.pacing import RATE_RANGE, parse_rate
+from janitor.policy.checks import scope_path
 from janitor.units import bounded_float, bounded_int, parse_duration, whole_duration
 
 log = logging.getLogger("janitor")
@@ -196,7 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keep-going", action="store_true", help="exit 0 even if some projects are incomplete")
     p.add_argument("--concurrency", type=whole_number(1, MAX_CONCURRENCY), default=16,
                    help=f"projects listed at once, 1 to {MAX_CONCURRENCY} (default 16)")
-    p.add_argument("--scope", dest="scope_lock", metavar="PATH")
+    p.add_argument("--scope", dest="scope_lock", metavar="PATH", type=scope_path)
     _gitlab_url_option(p)
     _pacing_options(p)
 
@@ -210,7 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=_file_out, required=True)
     p.add_argument("--report-dir", type=_dir_out)
     p.add_argument("--dotenv", type=_file_out, help="write JANITOR_PLAN_DIGEST and JANITOR_PLAN_ACTIONS here")
-    p.add_argument("--scope", dest="scope_lock", metavar="PATH")
+    p.add_argument("--scope", dest="scope_lock", metavar="PATH", type=scope_path)
     p.add_argument("--max-actions", type=_max_actions, metavar="N",
                    help="refuse (exit 3, no plan written) a plan with more than N actions, on top of the "
                         "policy's limits")
@@ -228,7 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--concurrency", type=whole_number(1, MAX_CONCURRENCY), default=16,
                    help=f"items re-checked and deleted at once, 1 to {MAX_CONCURRENCY} (default 16; the pacer "
                         "keeps them under the limits)")
-    p.add_argument("--scope", dest="scope_lock", metavar="PATH")
+    p.add_argument("--scope", dest="scope_lock", metavar="PATH", type=scope_path)
     _gitlab_url_option(p)
     _pacing_options(p)
 

@@ -19,6 +19,8 @@ import yaml
 
 from janitor.conditions import CONDITIONS
 from janitor.errors import PolicyError
+from janitor.matchers import UnsupportedRegex, compile_regex
+from janitor.policy.checks import check_paths
 from janitor.policy.model import Limits, Policy, Rule, Scope
 from janitor.policy.schema import RULE_NAME, policy_schema
 from janitor.policy.yaml_safe import YamlRefused, compose_and_construct, non_finite_numbers, read_bounded
@@ -207,6 +209,8 @@ def _check_semantics(problems: _Problems, data: Mapping[str, Any]) -> None:
                 for rule_name, patch in patches.items():
                     if isinstance(patch, Mapping):
                         _check_values(problems, patch, ("overrides", target, rule_name))
+    # an override path is a key: point at it; a scope entry is a value
+    check_paths(data, lambda where, message, hint: problems.add(where, message, hint, value=where[0] == "scope"))
 
 
 def _check_values(problems: _Problems, body: Mapping[str, Any], path: PathKey) -> None:
@@ -228,10 +232,10 @@ def _check_values(problems: _Problems, body: Mapping[str, Any], path: PathKey) -
                 for key in ("regex", "exclude_regex"):
                     if isinstance(spec.get(key), str):
                         try:
-                            re.compile(spec[key])
-                        except re.error as exc:
+                            compile_regex(spec[key])
+                        except UnsupportedRegex as exc:
                             problems.add(path + ("match", name, key), f"invalid regex {spec[key]!r}: {exc}",
-                                         value=True)
+                                         "policy regexes run on RE2, see the README", value=True)
 
 
 def validate_text(text: str, source: str) -> Policy:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from janitor.conditions import Check, compile_match
-from janitor.matchers import NameMatcher, path_matches
+from janitor.matchers import NameMatcher, fold_path, path_matches
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,8 @@ def deep_merge(base: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str, A
 
 
 def path_covers(prefix: str, path: str) -> bool:
+    """Is `path` the group or project `prefix`, or inside it? Ignoring case, as GitLab resolves paths."""
+    prefix, path = fold_path(prefix.strip("/")), fold_path(path)
     return path == prefix or path.startswith(prefix + "/")
 
 

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from janitor.errors import AuthError
-from janitor.matchers import name_glob
+from janitor.matchers import ref_rule_matches
 from janitor.model import Candidate, Json, PlanItem, parse_time
 from janitor.resources.base import CollectContext, PerSpec, RecheckFailed, ResourceKind, require_unchanged
 
@@ -33,7 +33,7 @@ def matching_rule(name: str, rules: list[Json]) -> str | None:
     """The protected-branch rule that covers `name` (exact, or a wildcard where `*` matches anything)."""
     for rule in rules:
         pattern = str(rule.get("name"))
-        if pattern == name or ("*" in pattern and name_glob(pattern).fullmatch(name)):
+        if ref_rule_matches(pattern, name):
             return pattern
     return None
 

@@ -12,6 +12,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from janitor.errors import NotFound
 from janitor.model import Candidate, Json, PlanItem, parse_time
 from janitor.resources.base import CollectContext, PerSpec, RecheckFailed, ResourceKind, require_unchanged
+from janitor.resources.latest_success import (
+    is_latest_successful,
+    latest_successful_now,
+    latest_successful_per_ref,
+    pipeline_ref,
+)
 
 if TYPE_CHECKING:
     from janitor.gitlab_api import GitLabAPI
@@ -20,7 +26,6 @@ JOBS = "/projects/{project}/jobs"
 JOB = "/projects/{project}/jobs/{job}"
 JOB_ARTIFACTS = "/projects/{project}/jobs/{job}/artifacts"
 JOB_ERASE = "/projects/{project}/jobs/{job}/erase"
-PIPELINES = "/projects/{project}/pipelines"
 
 # Only finished jobs can be cleaned; the API filters the rest out (`scope[]`, doc/api/jobs.md).
 FINISHED = ("success", "failed", "canceled")
@@ -43,15 +48,6 @@ def fingerprint(job: Json) -> dict[str, Any]:
         "pipeline_id": pipeline.get("id"),
         "artifacts_bytes": removable_bytes(job, "erase"),
     }
-
-
-def latest_successful_pipelines(pipelines: list[Json]) -> dict[str, int]:
-    latest: dict[str, int] = {}
-    for pipeline in pipelines:
-        if pipeline.get("status") == "success":
-            ref = str(pipeline.get("ref"))
-            latest[ref] = max(latest.get(ref, 0), int(pipeline["id"]))
-    return latest
 
 
 class JobArtifacts(ResourceKind):
@@ -89,7 +85,7 @@ class JobArtifacts(ResourceKind):
         return {"_jobs": jobs, "_pipelines": sorted(pipelines.values(), key=lambda p: -int(p["id"]))}
 
     def candidates(self, project: Json, action: str) -> Iterator[Candidate]:
-        latest = latest_successful_pipelines(project.get("_pipelines") or [])
+        latest = latest_successful_per_ref(project)
         for job in project.get("_jobs") or []:
             size = removable_bytes(job, action)
             if size <= 0 or job.get("erased_at"):
@@ -116,8 +112,8 @@ class JobArtifacts(ResourceKind):
         status = pipeline.get("status")
         if status is not None and status not in PIPELINE_FINISHED:
             return f"pipeline {pipeline.get('id')} is not finished ({status})"
-        if pipeline.get("id") is not None and latest.get(ref) == int(pipeline["id"]):
-            return f"latest successful pipeline of {ref!r} (GitLab keeps its artifacts locked)"
+        if is_latest_successful(pipeline, latest, ref):
+            return f"latest successful pipeline of {pipeline_ref(pipeline, ref)!r} (GitLab keeps its artifacts locked)"
         return None
 
     def recheck(self, api: GitLabAPI, item: PlanItem, cache: dict[Any, Any]) -> None:
@@ -127,12 +123,8 @@ class JobArtifacts(ResourceKind):
         require_unchanged(item, fingerprint(job))
         pipeline = job.get("pipeline") or {}
         ref = str(job.get("ref") or pipeline.get("ref") or "")
-        key = ("latest-success", item.project_id, ref)
-        if key not in cache:
-            newest = api.first_page(PIPELINES, {"ref": ref, "status": "success", "order_by": "id",
-                                                "sort": "desc", "per_page": 1}, project=item.project_id)
-            cache[key] = {ref: int(newest[0]["id"])} if newest else {}
-        reason = self._protection(job, pipeline, ref, cache[key])
+        latest = latest_successful_now(api, item.project_id, pipeline_ref(pipeline, ref), cache)
+        reason = self._protection(job, pipeline, ref, latest)
         if reason:
             raise RecheckFailed(f"now protected: {reason}")
 

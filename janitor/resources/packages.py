@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from janitor.errors import ApiError, AuthError, NotFound
-from janitor.matchers import NameMatcher, name_glob
+from janitor.matchers import NameMatcher, package_rule_matches
 from janitor.model import Candidate, Json, PlanItem, parse_time
 from janitor.resources.base import CollectContext, PerSpec, RecheckFailed, ResourceKind, require_unchanged
 from janitor.resources.common import rules_for
@@ -31,7 +31,7 @@ PACKAGE_FIELDS = ("id", "name", "version", "package_type", "status", "created_at
 def protecting_rule(package: Json, rules: list[Json] | None) -> Json | None:
     for rule in rules or []:
         if rule.get("package_type") == package.get("package_type") and \
-                name_glob(str(rule.get("package_name_pattern"))).fullmatch(str(package.get("name"))):
+                package_rule_matches(str(rule.get("package_name_pattern") or ""), str(package.get("name"))):
             return rule
     return None
 

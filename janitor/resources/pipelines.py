@@ -31,6 +31,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from janitor.model import Candidate, Json, PlanItem, format_time, parse_time
 from janitor.resources.base import CollectContext, PerSpec, RecheckFailed, ResourceKind, require_unchanged
 from janitor.resources.job_artifacts import removable_bytes
+from janitor.resources.latest_success import (
+    NEWEST_SUCCESS,
+    is_latest_successful,
+    latest_successful_now,
+    latest_successful_per_ref,
+    pipeline_ref,
+)
 from janitor.units import parse_duration
 
 if TYPE_CHECKING:
@@ -43,7 +50,6 @@ PIPELINE = "/projects/{project}/pipelines/{pipeline}"
 FINISHED = frozenset({"success", "failed", "canceled", "skipped"})
 FIELDS = ("id", "iid", "project_id", "ref", "sha", "status", "source", "created_at", "updated_at", "web_url")
 NEWEST = "_newestPipelines"
-NEWEST_SUCCESS = "_newestSuccessfulPipelines"
 
 
 def fingerprint(pipeline: Json) -> dict[str, Any]:
@@ -65,14 +71,12 @@ def smallest_older_than(policy: Policy, kind: str) -> timedelta | None:
     return min(ages) if ages else None
 
 
-def newest_per_ref(project: Json, successful: bool = False) -> dict[str, int]:
-    """The newest (or newest successful) pipeline id of each ref, from what collect saw."""
-    newest: dict[str, int] = {str(k): int(v) for k, v in (project.get(NEWEST_SUCCESS if successful else NEWEST)
-                                                          or {}).items()}
+def newest_per_ref(project: Json) -> dict[str, int]:
+    """The newest pipeline id of each ref, whatever its status, from what collect saw. (The newest
+    successful one is latest_success.latest_successful_per_ref, shared with job_artifacts.)"""
+    newest: dict[str, int] = {str(k): int(v) for k, v in (project.get(NEWEST) or {}).items()}
     for pipeline in project.get("_pipelines") or []:
-        if successful and pipeline.get("status") != "success":
-            continue
-        ref = str(pipeline.get("ref"))
+        ref = pipeline_ref(pipeline)
         newest[ref] = max(newest.get(ref, 0), int(pipeline["id"]))
     return newest
 
@@ -132,7 +136,7 @@ class Pipelines(ResourceKind):
 
     def candidates(self, project: Json, action: str) -> Iterator[Candidate]:
         newest = newest_per_ref(project)
-        successful = newest_per_ref(project, successful=True)
+        successful = latest_successful_per_ref(project)
         jobs_bytes: dict[int, int] = {}
         for job in project.get("_jobs") or []:
             pipeline_id = (job.get("pipeline") or {}).get("id")
@@ -141,7 +145,7 @@ class Pipelines(ResourceKind):
         for pipeline in project.get("_pipelines") or []:
             if "updated_at" not in pipeline:
                 continue  # a slim entry derived from jobs by job_artifacts: not a pipeline this kind listed
-            ref = str(pipeline.get("ref"))
+            ref = pipeline_ref(pipeline)
             yield Candidate(
                 key=f"pipeline:{pipeline['id']}",
                 title=f"pipeline {pipeline['id']} ({ref}, {pipeline.get('status')})",
@@ -157,26 +161,23 @@ class Pipelines(ResourceKind):
     def _protection(pipeline: Json, newest: dict[str, int], successful: dict[str, int]) -> str | None:
         if pipeline.get("status") not in FINISHED:
             return f"pipeline is not finished ({pipeline.get('status')})"
-        ref = str(pipeline.get("ref"))
+        ref = pipeline_ref(pipeline)
         if newest.get(ref) == int(pipeline["id"]):
             return f"newest pipeline of {ref!r}"
-        if successful.get(ref) == int(pipeline["id"]):
+        if is_latest_successful(pipeline, successful):
             return f"latest successful pipeline of {ref!r} (GitLab keeps its artifacts locked)"
         return None
 
     def recheck(self, api: GitLabAPI, item: PlanItem, cache: dict[Any, Any]) -> None:
         pipeline = api.get(PIPELINE, project=item.project_id, pipeline=item.target["pipeline_id"])
         require_unchanged(item, fingerprint(pipeline))
-        ref = str(pipeline.get("ref"))
+        ref = pipeline_ref(pipeline)
         key = ("newest-pipeline", item.project_id, ref)
         if key not in cache:
-            found = []
-            for extra in ({}, {"status": "success"}):
-                top = api.first_page(PIPELINES, {"ref": ref, "order_by": "id", "sort": "desc", "per_page": 1,
-                                                 **extra}, project=item.project_id)
-                found.append({ref: int(top[0]["id"])} if top else {})
-            cache[key] = found
-        reason = self._protection(pipeline, *cache[key])
+            top = api.first_page(PIPELINES, {"ref": ref, "order_by": "id", "sort": "desc", "per_page": 1},
+                                 project=item.project_id)
+            cache[key] = {ref: int(top[0]["id"])} if top else {}
+        reason = self._protection(pipeline, cache[key], latest_successful_now(api, item.project_id, ref, cache))
         if reason:
             raise RecheckFailed(f"now protected: {reason}")
 

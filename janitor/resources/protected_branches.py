@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from janitor.matchers import name_glob
+from janitor.matchers import ref_rule_matches
 from janitor.model import Candidate, Json, PlanItem
 from janitor.resources.base import CollectContext, PerSpec, RecheckFailed, ResourceKind, require_unchanged
 from janitor.resources.branches import BRANCHES, PROTECTED_BRANCHES
@@ -24,7 +24,7 @@ PROJECT = "/projects/{project}"
 
 
 def covers(pattern: str, branch: str) -> bool:
-    return pattern == branch or ("*" in pattern and name_glob(pattern).fullmatch(branch) is not None)
+    return ref_rule_matches(pattern, branch)
 
 
 def fingerprint(rule: Json) -> dict[str, Any]:

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from janitor.matchers import name_glob
 from janitor.simulator.state import Project
+from janitor.simulator.wildcards import package_rule_matches
 
 REGISTRY, PACKAGES, PACKAGE_RULES, ENVIRONMENTS, PROTECTED_ENVIRONMENTS = (
     "container_repositories", "packages", "package_protection_rules", "environments", "protected_environments",
@@ -82,8 +82,8 @@ class PackageProtectionRule:
     minimum_access_level_for_push: str | None = "maintainer"
 
     def covers(self, package: Package) -> bool:
-        return (package.package_type == self.package_type
-                and name_glob(self.package_name_pattern).fullmatch(package.name) is not None)
+        return package.package_type == self.package_type and package_rule_matches(self.package_name_pattern,
+                                                                                  package.name)
 
 
 @dataclass(slots=True, eq=False)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from janitor.matchers import name_glob
 from janitor.simulator.state import Project
+from janitor.simulator.wildcards import ref_rule_matches
 
 
 @dataclass(slots=True, eq=False)
@@ -83,7 +83,7 @@ def _rule_for(rules: dict[str, ProtectionRule], name: str) -> ProtectionRule | N
     exact = rules.get(name)
     if exact is not None:
         return exact
-    return next((r for r in rules.values() if "*" in r.name and name_glob(r.name).fullmatch(name)), None)
+    return next((r for r in rules.values() if ref_rule_matches(r.name, name)), None)
 
 
 def repository(project: Project) -> Repository:
