@@ -11,6 +11,7 @@ from pathlib import Path
 
 from janitor import __version__
 from janitor.errors import JanitorError
+from janitor.textsafe import printable
 from janitor.units import parse_duration
 
 log = logging.getLogger("janitor")
@@ -129,7 +130,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _run(args)
     except JanitorError as exc:
-        print(f"janitor {args.command}: {exc.render()}", file=sys.stderr)
+        # messages embed names from GitLab and from input files: their control characters are shown escaped
+        print(printable(f"janitor {args.command}: {exc.render()}", keep_newlines=True), file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print(f"janitor {args.command}: interrupted", file=sys.stderr)
