@@ -24,6 +24,7 @@ from janitor import __version__
 from janitor.errors import JanitorError
 from janitor.pacing import RATE_RANGE, parse_rate
 from janitor.policy.checks import scope_path
+from janitor.textsafe import printable
 from janitor.units import bounded_float, bounded_int, parse_duration, whole_duration
 
 log = logging.getLogger("janitor")
@@ -266,7 +267,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.flush()  # a closed pipe shows here, inside the net, not at interpreter exit
         return code
     except JanitorError as exc:
-        print(f"{command}: {exc.render()}", file=sys.stderr)
+        # messages embed names from GitLab and from input files: their control characters are shown escaped
+        print(printable(f"{command}: {exc.render()}", keep_newlines=True), file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print(f"{command}: interrupted", file=sys.stderr)

@@ -20,17 +20,23 @@ from janitor.pacing import build_pacer
 from janitor.plan_file import PLAN_SCHEMA, read_plan
 from janitor.policy import load_policy, policy_schema
 from janitor.steps import PlanOptions, connection, run_plan
+from janitor.textsafe import printable
 from janitor.units import human_bytes
 
 
 def err(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
+    # Messages embed names from GitLab (paths, titles, reasons): their control characters are shown escaped.
+    print(printable(text, keep_newlines=True), file=sys.stderr, flush=True)
+
+
+def out(text: str) -> None:
+    print(printable(text, keep_newlines=True), flush=True)
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
     policy = load_policy(args.policy)
     kinds = ", ".join(sorted({r.resource for r in policy.rules}))
-    print(f"{args.policy}: valid policy, {len(policy.rules)} rules ({kinds}), {len(policy.overrides)} overrides")
+    out(f"{args.policy}: valid policy, {len(policy.rules)} rules ({kinds}), {len(policy.overrides)} overrides")
     return 0
 
 
@@ -122,11 +128,12 @@ def cmd_apply(args: argparse.Namespace) -> int:
     def show(outcome: Outcome) -> None:
         done[outcome.status] += 1
         if outcome.status == FAILED or (args.yes and outcome.status == "skipped"):
-            err(f"apply: {outcome.status}: {outcome.item.project_path} {outcome.item.title}: {outcome.reason}")
+            err(f"apply: {outcome.status}: {printable(outcome.item.project_path)} {printable(outcome.item.title)}: "
+                f"{printable(outcome.reason)}")
         elif not args.yes:
             size = human_bytes(outcome.item.bytes)
-            print(f"{outcome.status}: {outcome.item.project_path} {outcome.item.title} ({size})"
-                  + (f": {outcome.reason}" if outcome.status != "would delete" else ""))
+            out(f"{outcome.status}: {printable(outcome.item.project_path)} {printable(outcome.item.title)} ({size})"
+                + (f": {printable(outcome.reason)}" if outcome.status != "would delete" else ""))
         total = sum(done.values())
         if args.yes and total % 500 == 0:
             err(f"apply: {total}/{len(plan.items)} items, {dict(done)}")
@@ -152,7 +159,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from janitor.demo import run_demo
 
-    return run_demo(args.dir, out=print, note=err)
+    return run_demo(args.dir, out=out, note=err)
 
 
 def cmd_simulator(args: argparse.Namespace) -> int:

@@ -54,7 +54,17 @@ class ApiError(JanitorError):
 
 
 class NotFound(ApiError):
-    """404: the object is gone (or was never visible to this token)."""
+    """404: the object is gone (or was never visible to this token).
+
+    `missing` is what GitLab said it could not find: "Project", "Group", "Branch" ... from its
+    `not_found!(resource)` ("404 Project Not Found", errors.md), or None for a bare "404 Not Found", which
+    is also GitLab's answer to a route it does not have (lib/api/api.rb's catch-all `route :any, '*path'`).
+    """
+
+    def __init__(self, message: str, hint: str | None = None, status: int | None = 404,
+                 missing: str | None = None) -> None:
+        super().__init__(message, hint, status)
+        self.missing = missing
 
 
 class AuthError(ApiError):

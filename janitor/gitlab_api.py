@@ -307,7 +307,8 @@ def translate_http_error(what: str, status: int | None, message: Any, body: byte
     if status is not None and text.startswith(f"{status} "):
         text = text[len(f"{status} "):]  # GitLab's messages often start with the status already
     if status == 404:
-        return NotFound(f"{what}: 404 {text}", status=404)
+        named = text[: -len(" Not Found")] if text.endswith(" Not Found") else None
+        return NotFound(f"{what}: 404 {text}", status=404, missing=named or None)
     if status == 403:
         scope = _missing_scope(body)
         if scope:

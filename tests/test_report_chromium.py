@@ -6,6 +6,8 @@ Skipped only when Chromium is not installed; when it is, a missing chart fails t
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import os
 import shutil
@@ -70,10 +72,17 @@ def report_html(tmp_path: Path, run: Any) -> Path:
     return tmp_path / "report" / "report.html"
 
 
+def _with_probe(page: str) -> str:
+    """The page with PROBE appended, and PROBE's hash added to the page's CSP (which blocks it otherwise)."""
+    code = PROBE.removeprefix("<script>").removesuffix("</script>")
+    digest = base64.b64encode(hashlib.sha256(code.encode("utf-8")).digest()).decode("ascii")
+    assert page.count("script-src ") == 1, "the page declares where scripts may come from exactly once"
+    return page.replace("script-src ", f"script-src 'sha256-{digest}' ").replace("</body>", PROBE + "</body>")
+
+
 def test_the_browser_lays_out_every_chart_and_sorts_the_tables(tmp_path: Path, report_html: Path) -> None:
     probed = tmp_path / "probed.html"
-    probed.write_text(report_html.read_text(encoding="utf-8").replace("</body>", PROBE + "</body>"),
-                      encoding="utf-8")
+    probed.write_text(_with_probe(report_html.read_text(encoding="utf-8")), encoding="utf-8")
     dom = _chromium(tmp_path, "--dump-dom", probed.as_uri()).stdout
     assert '<pre id="probe">' in dom, "the page's script or the probe did not run"
     found = json.loads(dom.split('<pre id="probe">')[1].split("</pre>")[0].replace("&quot;", '"'))
@@ -90,6 +99,22 @@ def test_the_browser_lays_out_every_chart_and_sorts_the_tables(tmp_path: Path, r
     projects = json.loads((report_html.parent / "report.json").read_text(encoding="utf-8"))["projects"]
     by_bytes = sorted(projects, key=lambda p: p["remove_bytes"])
     assert (found["ascending"], found["descending"]) == (by_bytes[0]["path"], by_bytes[-1]["path"])
+
+
+def test_the_page_s_own_script_runs_under_its_csp_and_nothing_is_refused(tmp_path: Path, report_html: Path) -> None:
+    page = report_html.read_text(encoding="utf-8")
+    assert "default-src 'none'" in page
+    done = _chromium(tmp_path, "--enable-logging=stderr", "--v=0", "--dump-dom", report_html.as_uri())
+    # the inline script marks each table it made sortable: it ran, so its hash is in the CSP
+    assert done.stdout.count('data-sortable="ready"') == page.count('class="sortable"') > 2
+    refused = [line for line in done.stderr.splitlines() if "Content Security Policy" in line]
+    assert not refused, refused
+    # the same page with one unlisted inline script: Chromium refuses it and says so (the check above can fail)
+    tampered = tmp_path / "tampered.html"
+    tampered.write_text(page.replace("</body>", "<script>document.title='ran'</script></body>"), encoding="utf-8")
+    done = _chromium(tmp_path, "--enable-logging=stderr", "--v=0", "--dump-dom", tampered.as_uri())
+    assert "<title>ran</title>" not in done.stdout
+    assert any("Content Security Policy" in line for line in done.stderr.splitlines()), done.stderr[-2000:]
 
 
 def test_the_rendered_page_is_not_blank(tmp_path: Path, report_html: Path) -> None:

@@ -6,8 +6,10 @@ Age is the last commit's committed_date. Built in: the default branch, protected
 own `protected` flag, which GitLab computes from every rule, and the project's rules matched here the
 way GitLab matches them, `*` crossing "/"), and the source branch of an open merge request.
 
-Reading protection rules needs the Maintainer role (ProtectedBranchPolicy); with a lesser token collect
-keeps going on the branches' `protected` flags alone, which already account for every rule.
+Reading protection rules needs the Maintainer role (ProtectedBranchPolicy). Below it GitLab answers 403
+and the rule of resources/protections.py applies: what the rules could protect is kept. That is no branch
+GitLab listed, as each carries its own `protected` flag, computed from every rule (group-level ones too);
+only a branch without the flag (an inventory made by other tooling) is kept for it.
 """
 
 from __future__ import annotations
@@ -15,10 +17,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from janitor.errors import AuthError
 from janitor.matchers import ref_rule_matches
 from janitor.model import Candidate, Json, PlanItem, parse_time
 from janitor.resources.base import CollectContext, PerSpec, RecheckFailed, ResourceKind, require_unchanged
+from janitor.resources.protections import Protections, Unreadable, read_protections, record, recorded
 
 if TYPE_CHECKING:
     from janitor.gitlab_api import GitLabAPI
@@ -27,6 +29,8 @@ BRANCHES = "/projects/{project}/repository/branches"
 BRANCH = "/projects/{project}/repository/branches/{branch}"
 PROTECTED_BRANCHES = "/projects/{project}/protected_branches"
 MERGE_REQUESTS = "/projects/{project}/merge_requests"
+RULES_KEY = "_protectedBranches"
+RULES_WHAT = "protected branch rules"
 
 
 def matching_rule(name: str, rules: list[Json]) -> str | None:
@@ -38,15 +42,17 @@ def matching_rule(name: str, rules: list[Json]) -> str | None:
     return None
 
 
-def protection(branch: Json, default: str | None, rules: list[Json], open_mrs: set[str]) -> str | None:
+def protection(branch: Json, default: str | None, rules: Protections | None, open_mrs: set[str]) -> str | None:
     name = str(branch.get("name"))
     if branch.get("default") or name == default:
         return "the project's default branch"
-    rule = matching_rule(name, rules)
+    rule = matching_rule(name, rules if isinstance(rules, list) else [])
     if rule is not None:
         return f"protected branch (rule {rule!r})"
     if branch.get("protected"):
         return "protected branch"
+    if isinstance(rules, Unreadable) and "protected" not in branch:
+        return rules.reason
     if name in open_mrs:
         return "source branch of an open merge request"
     return None
@@ -75,18 +81,14 @@ class Branches(ResourceKind):
         found: Json = {}
         if "_branches" not in project:
             found["_branches"] = list(api.list(BRANCHES, project=project["id"]))
-        if "_protectedBranches" not in project:
-            try:
-                found["_protectedBranches"] = list(api.list(PROTECTED_BRANCHES, project=project["id"]))
-            except AuthError as exc:
-                if not exc.missing_role:
-                    raise
-                # below Maintainer: the branches' own `protected` flags still carry every rule
+        if RULES_KEY not in project:
+            found.update(record(project, RULES_KEY,
+                                read_protections(api, PROTECTED_BRANCHES, RULES_WHAT, project=project["id"])))
         return found
 
     def candidates(self, project: Json, action: str) -> Iterator[Candidate]:
         default = project.get("default_branch")
-        rules = list(project.get("_protectedBranches") or [])
+        rules = recorded(project, RULES_KEY, RULES_WHAT)
         open_mrs = {str(mr.get("source_branch")) for mr in project.get("_mrs") or []
                     if mr.get("state", "opened") == "opened"}
         for branch in project.get("_branches") or []:
@@ -109,12 +111,8 @@ class Branches(ResourceKind):
         require_unchanged(item, fingerprint(branch))
         key = ("protected-branches", item.project_id)
         if key not in cache:
-            try:
-                cache[key] = list(api.list(PROTECTED_BRANCHES, project=item.project_id))
-            except AuthError as exc:
-                if not exc.missing_role:
-                    raise
-                cache[key] = []
+            # GET branch above carries `protected`, so unreadable rules leave nothing unjudged
+            cache[key] = read_protections(api, PROTECTED_BRANCHES, RULES_WHAT, project=item.project_id)
         mrs = api.first_page(MERGE_REQUESTS, {"state": "opened", "source_branch": name, "per_page": 1},
                              project=item.project_id)
         reason = protection(branch, None, cache[key], {name} if mrs else set())

@@ -3,8 +3,11 @@
 `delete` stops an environment that is still available (POST /projects/:id/environments/:id/stop), then
 deletes it (DELETE /projects/:id/environments/:id, 204); GitLab answers 403 to deleting one that is not
 stopped. Protected environments (doc/api/protected_environments.md, a Premium feature) are never
-removed. When they cannot be listed (Free tier, or a token without the Maintainer role), every
-environment of the `production` tier is kept in their place, and the report says so.
+removed. They follow the rule of resources/protections.py: when GitLab answers 403 (a token below
+Maintainer; GitLab EE without Premium answers 403 too, ee/lib/api/protected_environments.rb authorizes
+`admin_protected_environments`, a licensed ability) any environment could be protected, so all are kept;
+when it answers 404 (GitLab CE has no such route) none is protected, but every environment of the
+`production` tier is still kept in their place, and the report says so.
 
 A review app is an environment in the `review/` folder (doc/ci/review_apps: `environment: review/$CI_COMMIT_REF_SLUG`
 ...; GitLab's "Delete multiple stopped review apps" acts on that folder). It is `orphaned` when the branch
@@ -16,10 +19,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from janitor.errors import ApiError, AuthError, NotFound
+from janitor.errors import ApiError
 from janitor.model import Candidate, Json, PlanItem, parse_time
 from janitor.resources.base import CollectContext, PerSpec, RecheckFailed, ResourceKind, require_unchanged
 from janitor.resources.common import list_refs, name_may_be_removed, rules_for, uses
+from janitor.resources.protections import Protections, Unreadable, read_protections, record, recorded
 
 if TYPE_CHECKING:
     from janitor.gitlab_api import GitLabAPI
@@ -32,6 +36,8 @@ ENV_FIELDS = ("id", "name", "slug", "state", "tier", "created_at", "updated_at",
 DEPLOYMENT_FIELDS = ("id", "iid", "ref", "sha", "status", "created_at")
 RUNNING = frozenset({"created", "pending", "running", "blocked"})
 UNKNOWN_PROTECTION = "production"
+PROTECTED_KEY = "_protectedEnvironments"
+PROTECTED_WHAT = "protected environments"
 
 
 def last_deployment(env: Json) -> Json:
@@ -42,15 +48,16 @@ def fingerprint(env: Json) -> dict[str, Any]:
     return {"state": env.get("state"), "last_deployment_id": last_deployment(env).get("id")}
 
 
-def _protected_names(api: GitLabAPI, project: Any) -> list[str] | None:
-    try:
-        return [str(p.get("name")) for p in api.list(PROTECTED, project=project)]
-    except NotFound:
-        return None
-    except AuthError as exc:
-        if not exc.missing_role:
-            raise
-        return None
+def _protected(api: GitLabAPI, project: Any) -> Protections:
+    """Protected environments as inventory rows ({"name"}), or why there are none to show."""
+    read = read_protections(api, PROTECTED, PROTECTED_WHAT, project=project)
+    return [{"name": str(p.get("name"))} for p in read] if isinstance(read, list) else read
+
+
+def _names(protected: Protections | None) -> set[str]:
+    # ours: rows {"name"}; inventories written before the rows were objects hold bare names
+    rows = protected if isinstance(protected, list) else []
+    return {str(p.get("name")) if isinstance(p, dict) else str(p) for p in rows}
 
 
 class Environments(ResourceKind):
@@ -75,20 +82,21 @@ class Environments(ResourceKind):
         if rules == []:
             return {"_environments": []}
         listed = [{k: e.get(k) for k in ENV_FIELDS} for e in api.list(ENVIRONMENTS, project=project["id"])]
-        protected = _protected_names(api, project["id"]) if listed else []
+        protected: Protections = _protected(api, project["id"]) if listed else []
         for env in listed:
             # the listing has no last deployment: read it only where the age or a running deployment matters
-            if env["name"] not in (protected or []) and name_may_be_removed(rules, str(env["name"])):
+            if not isinstance(protected, Unreadable) and env["name"] not in _names(protected) and \
+                    name_may_be_removed(rules, str(env["name"])):
                 details = api.get(ENVIRONMENT, project=project["id"], environment=env["id"])
                 deployment = details.get("last_deployment")
                 env["last_deployment"] = {k: deployment.get(k) for k in DEPLOYMENT_FIELDS} if deployment else None
-        found: Json = {"_environments": listed, "_protectedEnvironments": protected}
+        found: Json = {"_environments": listed, **record(project, PROTECTED_KEY, protected)}
         if uses(rules, "orphaned") and any(str(e["name"]).startswith("review/") for e in listed):
             found.update(list_refs(api, project))
         return found
 
     def candidates(self, project: Json, action: str) -> Iterator[Candidate]:
-        protected = project.get("_protectedEnvironments")
+        protected = recorded(project, PROTECTED_KEY, PROTECTED_WHAT)
         branches = None if "_branches" not in project else {str(b.get("name")) for b in project["_branches"] or []}
         for env in project.get("_environments") or []:
             name = str(env.get("name"))
@@ -111,12 +119,14 @@ class Environments(ResourceKind):
             )
 
     @staticmethod
-    def _protection(env: Json, protected: list[str] | None) -> str | None:
-        if protected is None:
+    def _protection(env: Json, protected: Protections | None) -> str | None:
+        if isinstance(protected, Unreadable):
+            return protected.reason
+        if not isinstance(protected, list):
             if env.get("tier") == UNKNOWN_PROTECTION:
-                return ("protected environments could not be listed (a Premium feature, or the token lacks "
-                        "the Maintainer role): production-tier environments are kept in their place")
-        elif env.get("name") in protected:
+                return ("protected environments are not available on this GitLab (404, a Premium feature) or "
+                        "not in the inventory: production-tier environments are kept in their place")
+        elif env.get("name") in _names(protected):
             return "protected environment"
         status = last_deployment(env).get("status")
         if status in RUNNING:
@@ -128,7 +138,7 @@ class Environments(ResourceKind):
         require_unchanged(item, fingerprint(env))
         key = ("protected-environments", item.project_id)
         if key not in cache:
-            cache[key] = _protected_names(api, item.project_id)
+            cache[key] = _protected(api, item.project_id)
         reason = self._protection(env, cache[key])
         if reason:
             raise RecheckFailed(f"now protected: {reason}")

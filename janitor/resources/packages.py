@@ -2,8 +2,10 @@
 
 `delete` removes a package with all its files (DELETE /projects/:id/packages/:package_id, 204). GitLab
 answers 403 when a package protection rule covers it (doc/api/project_packages_protection_rules.md); the
-rules are read at collect so the plan never lists such a package, and a 403 at apply (a rule added since,
-or rules that could not be read) is reported as a failure with that reason.
+rules are read at collect so the plan never lists such a package. Listing them needs the Maintainer role:
+below it GitLab answers 403 and every package is kept, "package protection rules could not be read"; a
+GitLab without the feature (before 17.6) answers 404 and no rule protects anything (resources/protections.py).
+A 403 at apply (a rule added since) is reported as a failure with that reason.
 """
 
 from __future__ import annotations
@@ -11,11 +13,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from janitor.errors import ApiError, AuthError, NotFound
+from janitor.errors import ApiError, AuthError
 from janitor.matchers import NameMatcher, package_rule_matches
 from janitor.model import Candidate, Json, PlanItem, parse_time
 from janitor.resources.base import CollectContext, PerSpec, RecheckFailed, ResourceKind, require_unchanged
 from janitor.resources.common import rules_for
+from janitor.resources.protections import Protections, Unreadable, read_protections, record, recorded
 
 if TYPE_CHECKING:
     from janitor.gitlab_api import GitLabAPI
@@ -26,10 +29,12 @@ PACKAGE = "/projects/{project}/packages/{package}"
 PACKAGE_FILES = "/projects/{project}/packages/{package}/package_files"
 PROTECTION_RULES = "/projects/{project}/packages/protection/rules"
 PACKAGE_FIELDS = ("id", "name", "version", "package_type", "status", "created_at", "_links")
+RULES_KEY = "_packageProtectionRules"
+RULES_WHAT = "package protection rules"
 
 
-def protecting_rule(package: Json, rules: list[Json] | None) -> Json | None:
-    for rule in rules or []:
+def protecting_rule(package: Json, rules: Protections | None) -> Json | None:
+    for rule in rules if isinstance(rules, list) else []:
         if rule.get("package_type") == package.get("package_type") and \
                 package_rule_matches(str(rule.get("package_name_pattern") or ""), str(package.get("name"))):
             return rule
@@ -85,31 +90,17 @@ class Packages(ResourceKind):
             return {"_packages": []}
         listed = [{k: p.get(k) for k in PACKAGE_FIELDS if k in p}
                   for p in api.list(PACKAGES, {"order_by": "created_at", "sort": "asc"}, project=project["id"])]
-        protection = self._protection_rules(api, project["id"]) if listed else []
+        protection = read_protections(api, PROTECTION_RULES, RULES_WHAT, project=project["id"]) if listed else []
         for package in listed:
             # sizes cost one request per package: only for those some rule might remove
-            if _removable_status(package) and not protecting_rule(package, protection) and \
-                    _could_remove(package, rules):
+            if self._protection(package, protection) is None and _could_remove(package, rules):
                 files = list(api.list(PACKAGE_FILES, project=project["id"], package=package["id"]))
                 package["_size"] = sum(int(f.get("size") or 0) for f in files)
                 package["_files"] = len(files)
-        return {"_packages": listed, "_packageProtectionRules": protection}
-
-    @staticmethod
-    def _protection_rules(api: GitLabAPI, project: Any) -> list[Json] | None:
-        """The project's package protection rules; None when this GitLab or this token cannot list them
-        (before 17.6, or without the Maintainer role): then a 403 at apply is the only guard."""
-        try:
-            return list(api.list(PROTECTION_RULES, project=project))
-        except NotFound:
-            return None
-        except AuthError as exc:
-            if not exc.missing_role:
-                raise
-            return None
+        return {"_packages": listed, **record(project, RULES_KEY, protection)}
 
     def candidates(self, project: Json, action: str) -> Iterator[Candidate]:
-        rules = project.get("_packageProtectionRules")
+        rules = recorded(project, RULES_KEY, RULES_WHAT)
         for package in project.get("_packages") or []:
             name, version = str(package.get("name")), str(package.get("version"))
             yield Candidate(
@@ -124,9 +115,11 @@ class Packages(ResourceKind):
             )
 
     @staticmethod
-    def _protection(package: Json, rules: list[Json] | None) -> str | None:
+    def _protection(package: Json, rules: Protections | None) -> str | None:
         if not _removable_status(package):
             return f"its status is {package.get('status')!r} (only packages in the `default` status are removed)"
+        if isinstance(rules, Unreadable):
+            return rules.reason  # any rule could cover any package
         rule = protecting_rule(package, rules)
         if rule is not None:
             return (f"covered by the package protection rule {rule.get('package_name_pattern')!r} "
@@ -146,7 +139,9 @@ class Packages(ResourceKind):
         require_unchanged(item, fingerprint(package))
         key = ("package-protection", item.project_id)
         if key not in cache:
-            cache[key] = self._protection_rules(api, item.project_id)
+            cache[key] = read_protections(api, PROTECTION_RULES, RULES_WHAT, project=item.project_id)
+        if isinstance(cache[key], Unreadable):
+            raise RecheckFailed(f"kept: {cache[key].reason}")
         rule = protecting_rule(package, cache[key])
         if rule is not None:
             raise RecheckFailed(f"now protected by the package protection rule {rule.get('package_name_pattern')!r}")

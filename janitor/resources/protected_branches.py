@@ -1,6 +1,7 @@
 """Protected-branch rules: `delete` removes a rule, not a branch (DELETE /projects/:id/protected_branches/:name,
 doc/api/protected_branches.md; the name URL-encoded, wildcards included). Needs the Maintainer role,
-to list the rules too.
+to list the rules too: below it GitLab answers 403, no rule can be seen, so none is planned and the
+report says why (resources/protections.py).
 
 Rules have no age. `orphaned`: the rule's pattern matches no existing branch (`*` crosses "/", as in
 GitLab). Built in: the rule that protects the default branch is never removed.
@@ -14,7 +15,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from janitor.matchers import ref_rule_matches
 from janitor.model import Candidate, Json, PlanItem
 from janitor.resources.base import CollectContext, PerSpec, RecheckFailed, ResourceKind, require_unchanged
-from janitor.resources.branches import BRANCHES, PROTECTED_BRANCHES
+from janitor.resources.branches import BRANCHES, PROTECTED_BRANCHES, RULES_KEY, RULES_WHAT
+from janitor.resources.protections import Unreadable, read_protections, record, recorded
 
 if TYPE_CHECKING:
     from janitor.gitlab_api import GitLabAPI
@@ -53,8 +55,9 @@ class ProtectedBranches(ResourceKind):
 
     def collect(self, api: GitLabAPI, project: Json, ctx: CollectContext) -> Json:
         found: Json = {}
-        if "_protectedBranches" not in project:
-            found["_protectedBranches"] = list(api.list(PROTECTED_BRANCHES, project=project["id"]))
+        if RULES_KEY not in project:
+            found.update(record(project, RULES_KEY,
+                                read_protections(api, PROTECTED_BRANCHES, RULES_WHAT, project=project["id"])))
         if "_branches" not in project:
             found["_branches"] = list(api.list(BRANCHES, project=project["id"]))
         return found
@@ -62,7 +65,8 @@ class ProtectedBranches(ResourceKind):
     def candidates(self, project: Json, action: str) -> Iterator[Candidate]:
         default = project.get("default_branch")
         branches = [str(b.get("name")) for b in project.get("_branches") or []]
-        for rule in project.get("_protectedBranches") or []:
+        rules = recorded(project, RULES_KEY, RULES_WHAT)
+        for rule in rules if isinstance(rules, list) else []:
             pattern = str(rule.get("name"))
             orphaned = not any(covers(pattern, b) for b in branches)
             yield Candidate(
@@ -76,6 +80,10 @@ class ProtectedBranches(ResourceKind):
                 attrs={"name": pattern, "orphaned": orphaned},
                 protected=protection(pattern, default),
             )
+
+    def notes(self, project: Json) -> list[str]:
+        rules = recorded(project, RULES_KEY, RULES_WHAT)
+        return [f"{RULES_WHAT} could not be read (403): none can be planned"] if isinstance(rules, Unreadable) else []
 
     def recheck(self, api: GitLabAPI, item: PlanItem, cache: dict[Any, Any]) -> None:
         pattern = str(item.target["name"])

@@ -142,8 +142,13 @@ def delete_environment(ctx: Context) -> Response:
 @route("GET", "/projects/:id/protected_environments")
 def list_protected_environments(ctx: Context) -> Listing:
     project = ctx.project()
-    if project.collections.get("protected_environments_unavailable"):
-        # a Free-tier instance: protected environments are a Premium feature
+    unavailable = project.collections.get("protected_environments_unavailable")
+    if unavailable == "ce":
+        # GitLab CE has no such route: lib/api/api.rb's catch-all answers it
+        raise ApiError(404, {"error": "404 Not Found"})
+    if unavailable:
+        # GitLab EE without Premium: ee/lib/api/protected_environments.rb authorizes
+        # admin_protected_environments, an ability only a licensed instance grants
         raise ApiError(403, {"message": "403 Forbidden"})
     ctx.require_role(MAINTAINER)
     return Listing(sorted(protected_environments(project).items()), lambda item: {
