@@ -171,7 +171,7 @@ def _item(path: str | Path, index: int, raw: Any) -> PlanItem:
     try:
         item = PlanItem.from_json(raw)
     except ShapeError as exc:
-        raise PlanFileError(f"{path}: items[{index}]: {exc.describe()}.", _USE_AS_WRITTEN) from None
+        raise PlanFileError(f"{path}: {exc.inside(f'items[{index}]').describe()}.", _USE_AS_WRITTEN) from None
     kind = KINDS.get(item.resource)
     if kind is None:
         raise PlanFileError(f"{path}: items[{index}].resource: {show(item.resource)} is not a resource kind "
