@@ -90,7 +90,8 @@ def test_an_item_field_of_the_wrong_type_is_refused(run: Callable[..., Any], pla
 
 @pytest.mark.parametrize(("change", "message"), [
     (lambda d: d["items"][0].pop("reason"), "items[0].reason: missing"),
-    (lambda d: d["items"][0].update(resource="repositories"), "items[0].resource: 'repositories' is not a resource kind"),
+    (lambda d: d["items"][0].update(resource="repositories"),
+     "items[0].resource: 'repositories' is not a resource kind"),
     (lambda d: d["items"][index_of(d, "branches")].update(action="erase"), "].action: branches cannot 'erase'"),
     (lambda d: d["items"].append(dict(d["items"][0])), "a second item with the id"),
     (lambda d: d["items"].__setitem__(0, "delete everything"), "items[0]: expected an object, not 'delete every"),
