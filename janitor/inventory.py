@@ -15,11 +15,22 @@ import json
 import os
 from collections import defaultdict
 from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from janitor.errors import InventoryError
+from janitor.inventory_check import (
+    INVENTORY_HEAD,
+    MERGE_REQUEST,
+    PROJECT_ENTRY,
+    Check,
+    JsonProblem,
+    ShapeError,
+    show,
+    strict_loads,
+)
 from janitor.model import Json
 
 PROJECTS = "projects.json"
@@ -28,28 +39,49 @@ INCOMPLETE = "_incomplete"
 
 
 class InventoryWriter:
+    """Writes `.NAME.partial` files and renames them at commit. Whatever fails (a full disk at a write, at
+    fsync or at close, a target that cannot be replaced), no partial file is left behind: the run either
+    leaves a whole inventory or none, and a write error is an InventoryError, not a traceback."""
+
     def __init__(self, directory: str | Path, timestamp: str, meta: Json) -> None:
         self.directory = Path(directory)
-        self.directory.mkdir(parents=True, exist_ok=True)
         self.timestamp = timestamp
         self.meta = meta
         self._files: dict[str, IO[str]] = {}
         self._counts: dict[str, int] = defaultdict(int)
-        for name in (PROJECTS, MERGE_REQUESTS):
-            handle = open(self._partial(name), "w", encoding="utf-8")  # noqa: SIM115 (closed in commit/abort)
-            head = {"timestamp": timestamp, "janitor": meta} if name == PROJECTS else {"timestamp": timestamp}
-            handle.write(json.dumps(head, sort_keys=True)[:-1] + ', "entries": {\n')
-            self._files[name] = handle
+        with self._writing("start"):
+            self.directory.mkdir(parents=True, exist_ok=True)
+            for name in (PROJECTS, MERGE_REQUESTS):
+                handle = open(self._partial(name), "w", encoding="utf-8")  # noqa: SIM115 (closed in commit/abort)
+                self._files[name] = handle
+                head = {"timestamp": timestamp, "janitor": meta} if name == PROJECTS else {"timestamp": timestamp}
+                handle.write(json.dumps(head, sort_keys=True)[:-1] + ', "entries": {\n')
 
     def _partial(self, name: str) -> Path:
         return self.directory / f".{name}.partial"
 
+    @contextmanager
+    def _writing(self, stage: str) -> Iterator[None]:
+        """On any failure remove the partial files; a failed write becomes an InventoryError."""
+        try:
+            yield
+        except OSError as exc:
+            self.abort()
+            raise InventoryError(
+                f"Could not write the inventory in {self.directory} ({stage}): {exc.strerror or exc}.",
+                "Check that the directory is writable and its disk has room; nothing was left behind.",
+            ) from None
+        except BaseException:
+            self.abort()
+            raise
+
     def _entry(self, name: str, key: str, value: Json) -> None:
-        handle = self._files[name]
-        if self._counts[name]:
-            handle.write(",\n")
-        handle.write(json.dumps(str(key)) + ": " + json.dumps(value, separators=(",", ":"), sort_keys=True))
-        self._counts[name] += 1
+        with self._writing("writing"):
+            handle = self._files[name]
+            if self._counts[name]:
+                handle.write(",\n")
+            handle.write(json.dumps(str(key)) + ": " + json.dumps(value, separators=(",", ":"), sort_keys=True))
+            self._counts[name] += 1
 
     def add_project(self, entry: Json) -> None:
         self._entry(PROJECTS, str(entry["id"]), entry)
@@ -58,25 +90,38 @@ class InventoryWriter:
         self._entry(MERGE_REQUESTS, str(mr["id"]), mr)
 
     def commit(self, meta_updates: Json | None = None) -> None:
-        for handle in self._files.values():
-            handle.write("\n}}\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-            handle.close()
-        if meta_updates:
-            _rewrite_head(self._partial(PROJECTS), {**self.meta, **meta_updates})
-        for name in self._files:
-            os.replace(self._partial(name), self.directory / name)
+        with self._writing("finishing"):
+            for handle in self._files.values():
+                handle.write("\n}}\n")
+                handle.flush()
+                os.fsync(handle.fileno())
+                handle.close()
+            if meta_updates:
+                _rewrite_head(self._partial(PROJECTS), {**self.meta, **meta_updates})
+            # projects.json last: its presence is what makes the directory an inventory
+            for name in (MERGE_REQUESTS, PROJECTS):
+                os.replace(self._partial(name), self.directory / name)
 
     def abort(self) -> None:
-        for name, handle in self._files.items():
-            handle.close()
-            self._partial(name).unlink(missing_ok=True)
+        """Close and remove every partial file; never raises for a handle that cannot be closed."""
+        for handle in self._files.values():
+            # a buffered tail that cannot be written (disk full) fails close(): the file goes anyway
+            with suppress(OSError):
+                handle.close()
+        for name in self._files:
+            for leftover in (self._partial(name), _head_temp(self._partial(name))):
+                # the directory itself gone or read-only: then nothing of ours can remain in it
+                with suppress(OSError):
+                    leftover.unlink(missing_ok=True)
+
+
+def _head_temp(path: Path) -> Path:
+    return path.with_suffix(".head")
 
 
 def _rewrite_head(path: Path, meta: Json) -> None:
     """Replace the first line (timestamp + janitor facts) once the run knows how it went."""
-    tmp = path.with_suffix(".head")
+    tmp = _head_temp(path)
     with open(path, encoding="utf-8") as src, open(tmp, "w", encoding="utf-8") as dst:
         head = json.loads(src.readline()[: -len(', "entries": {\n')] + "}")
         head["janitor"] = meta
@@ -95,9 +140,13 @@ class Inventory:
     merge_requests: dict[int, list[Json]] = field(default_factory=dict)
 
     def projects(self) -> Iterator[Json]:
-        """Each project entry, with `_mrs` attached, one at a time."""
-        for entry in _iter_entries(self.directory / PROJECTS):
-            entry["_mrs"] = self.merge_requests.get(int(entry.get("id", 0)), [])
+        """Each project entry, one at a time, checked against its declared shape (inventory_check) before
+        anyone reads it, with `_mrs` attached. A bad entry raises InventoryError naming its place."""
+        path = self.directory / PROJECTS
+        seen: set[int] = set()
+        for key, entry in _iter_entries(path):
+            _check_entry(path, key, entry, PROJECT_ENTRY, seen)
+            entry["_mrs"] = self.merge_requests.get(entry["id"], [])
             yield entry
 
 
@@ -111,16 +160,19 @@ def read_inventory(directory: str | Path) -> Inventory:
         )
     head = _read_head(path)
     digest = hashlib.sha256()
-    for name in (PROJECTS, MERGE_REQUESTS):
-        if (base / name).is_file():
-            with open(base / name, "rb") as handle:
-                for chunk in iter(lambda h=handle: h.read(1 << 20), b""):  # type: ignore[misc]
-                    digest.update(chunk)
     mrs: dict[int, list[Json]] = defaultdict(list)
+    with _reading(path):
+        for name in (PROJECTS, MERGE_REQUESTS):
+            if (base / name).is_file():
+                with open(base / name, "rb") as handle:
+                    for chunk in iter(lambda h=handle: h.read(1 << 20), b""):  # type: ignore[misc]
+                        digest.update(chunk)
     if (base / MERGE_REQUESTS).is_file():
-        for mr in _iter_entries(base / MERGE_REQUESTS):
-            if "project_id" in mr:
-                mrs[int(mr["project_id"])].append(mr)
+        seen: set[int] = set()
+        _read_head(base / MERGE_REQUESTS)
+        for key, mr in _iter_entries(base / MERGE_REQUESTS):
+            _check_entry(base / MERGE_REQUESTS, key, mr, MERGE_REQUEST, seen)
+            mrs[mr["project_id"]].append(mr)
     return Inventory(
         directory=base,
         timestamp=str(head.get("timestamp") or ""),
@@ -130,42 +182,85 @@ def read_inventory(directory: str | Path) -> Inventory:
     )
 
 
+_LINE_HEAD_END = ', "entries": {\n'
+_DAMAGED = "Collect it again; a partial inventory is never used."
+_MALFORMED = ("Fix the tool that wrote it, or collect again with `janitor collect`: an inventory follows the Open "
+              "Group format, with the GitLab API's types (ids positive integers, times ISO-8601).")
+
+
+@contextmanager
+def _reading(path: Path) -> Iterator[None]:
+    """A file that cannot be opened, or is not UTF-8 text, is an InventoryError naming it."""
+    try:
+        yield
+    except UnicodeDecodeError as exc:
+        raise InventoryError(f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start} of a line).",
+                             "An inventory is JSON, which is UTF-8; " + _DAMAGED[0].lower() + _DAMAGED[1:]) from None
+    except OSError as exc:
+        raise InventoryError(f"{path} cannot be read: {exc.strerror or exc}.",
+                             "Point --inventory at a directory this user can read.") from None
+
+
+def _check_entry(path: Path, key: str, entry: Any, shape: Check, seen: set[int]) -> None:
+    label = key if key.isdigit() and len(key) < 20 else show(key)
+    try:
+        shape(entry)
+    except ShapeError as exc:
+        raise InventoryError(f"{path}: entry {label}: {exc.describe()}", _MALFORMED) from None
+    if str(entry["id"]) != key:
+        raise InventoryError(f"{path}: entry {label}: its id {entry['id']} differs from the entry's key.",
+                             _MALFORMED)
+    if entry["id"] in seen:
+        raise InventoryError(f"{path}: entry {label}: a second entry with the id {entry['id']}.", _MALFORMED)
+    seen.add(entry["id"])
+
+
+def _check_head(path: Path, head: Any) -> Json:
+    try:
+        INVENTORY_HEAD(head)
+    except ShapeError as exc:
+        raise InventoryError(f"{path}: {exc.describe()}", _MALFORMED) from None
+    checked: Json = head
+    return checked
+
+
 def _read_head(path: Path) -> Json:
-    with open(path, encoding="utf-8") as handle:
+    with _reading(path), open(path, encoding="utf-8") as handle:
         first = handle.readline()
-    if first.endswith(', "entries": {\n'):
+    if first.endswith(_LINE_HEAD_END):
         try:
-            head: Json = json.loads(first[: -len(', "entries": {\n')] + "}")
-            return head
+            return _check_head(path, strict_loads(first[: -len(_LINE_HEAD_END)] + "}"))
         except ValueError:
             pass
     whole = _load_whole(path)
-    return {k: v for k, v in whole.items() if k != "entries"}
+    return _check_head(path, {k: v for k, v in whole.items() if k != "entries"})
 
 
 def _load_whole(path: Path) -> Json:
     try:
-        with open(path, encoding="utf-8") as handle:
-            data = json.load(handle)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InventoryError(f"{path} is not valid JSON ({exc}); it may be truncated.",
-                             "Collect it again; a partial inventory is never used.") from None
+        with _reading(path), open(path, encoding="utf-8") as handle:
+            data = strict_loads(handle.read(), unique_keys=True)
+    except JsonProblem as exc:
+        raise InventoryError(f"{path} cannot be used: {exc}.", _MALFORMED) from None
+    except ValueError as exc:
+        raise InventoryError(f"{path} is not valid JSON ({exc}); it may be truncated.", _DAMAGED) from None
     if not isinstance(data, dict) or not isinstance(data.get("entries"), dict):
         raise InventoryError(f"{path} has no \"entries\" object.",
                              'An inventory file is {"timestamp": ..., "entries": {"<id>": {...}}}.')
     return data
 
 
-def _iter_entries(path: Path) -> Iterator[Json]:
-    with open(path, encoding="utf-8") as handle:
+def _iter_entries(path: Path) -> Iterator[tuple[str, Any]]:
+    """(key, entry) pairs: line by line from files we wrote, else from the whole file."""
+    with _reading(path), open(path, encoding="utf-8") as handle:
         first = handle.readline()
-        if first.endswith(', "entries": {\n'):
+        if first.endswith(_LINE_HEAD_END):
             yield from _iter_lines(path, handle)
             return
-    yield from _load_whole(path)["entries"].values()
+    yield from _load_whole(path)["entries"].items()
 
 
-def _iter_lines(path: Path, handle: IO[str]) -> Iterator[Json]:
+def _iter_lines(path: Path, handle: IO[str]) -> Iterator[tuple[str, Any]]:
     closed = False
     for number, line in enumerate(handle, start=2):
         text = line.rstrip("\n")
@@ -175,14 +270,15 @@ def _iter_lines(path: Path, handle: IO[str]) -> Iterator[Json]:
         if not text:
             continue
         try:
-            pair = json.loads("{" + text.rstrip(",") + "}")
+            pair = strict_loads("{" + text.rstrip(",") + "}")
+        except JsonProblem as exc:
+            raise InventoryError(f"{path}:{number}: this entry cannot be used: {exc}.", _MALFORMED) from None
         except ValueError:
             raise InventoryError(f"{path}:{number}: not a valid entry; the file is damaged or truncated.",
-                                 "Collect it again; a partial inventory is never used.") from None
-        yield from pair.values()
+                                 _DAMAGED) from None
+        yield from pair.items()
     if not closed:
-        raise InventoryError(f"{path} ends before its closing '}}}}': it is truncated.",
-                             "Collect it again; a partial inventory is never used.")
+        raise InventoryError(f"{path} ends before its closing '}}}}': it is truncated.", _DAMAGED)
 
 
 def file_digest(path: Path) -> str:

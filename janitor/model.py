@@ -8,18 +8,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from janitor.inventory_check import ShapeError, list_of, obj, parse_iso_time, positive_id, req, scalar, show, size, text
+
 Json = dict[str, Any]
 
 
 def parse_time(value: str | None) -> datetime | None:
-    """GitLab timestamps ('2015-12-24T17:54:27.895Z', '...+01:00') as aware UTC datetimes."""
-    if not value:
-        return None
-    text = value.replace("Z", "+00:00")
-    parsed = datetime.fromisoformat(text)
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
+    """GitLab timestamps ('2015-12-24T17:54:27.895Z', '...+01:00') as aware UTC datetimes; None for none.
+    Anything else (a number, 'yesterday') raises ValueError naming the value."""
+    return parse_iso_time(value)
 
 
 def json_lines(value: Json, spread: str) -> Iterator[str]:
@@ -97,20 +94,40 @@ class PlanItem:
         }
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> PlanItem:
-        return cls(
-            id=str(data["id"]),
-            rule=str(data["rule"]),
-            resource=str(data["resource"]),
-            action=str(data["action"]),
-            project_id=int(data["project_id"]),
-            project_path=str(data["project_path"]),
-            title=str(data["title"]),
-            target=dict(data["target"]),
-            fingerprint=dict(data["fingerprint"]),
-            bytes=int(data["bytes"]),
-            reason=str(data["reason"]),
-        )
+    def from_json(cls, data: Any) -> PlanItem:
+        """The item as the plan file holds it, with every field of exactly its type (a project_id of 1.5
+        or "12" is refused, not truncated: apply acts on these ids). Raises ShapeError naming the field."""
+        PLAN_ITEM(data)
+        return cls(**{**data, "target": dict(data["target"]), "fingerprint": dict(data["fingerprint"])})
+
+
+def _target(value: Any) -> None:
+    """The ids apply acts on: `*_id` keys are positive integers (GitLab's ids), the rest names (strings)."""
+    if type(value) is not dict or not value:
+        raise ShapeError(f"expected a non-empty object, not {show(value)}")
+    for key, found in value.items():
+        try:
+            (positive_id if key.endswith("_id") else text)(found)
+        except ShapeError as exc:
+            raise exc.inside(key) from None
+
+
+def _fingerprint(value: Any) -> None:
+    """Flat: scalars, or lists of scalars (container tags' `shared_with`, access levels)."""
+    if type(value) is not dict:
+        raise ShapeError(f"expected an object, not {show(value)}")
+    for key, found in value.items():
+        try:
+            (list_of(scalar) if type(found) is list else scalar)(found)
+        except ShapeError as exc:
+            raise exc.inside(key) from None
+
+
+PLAN_ITEM = obj({
+    "id": req(text), "rule": req(text), "resource": req(text), "action": req(text),
+    "project_id": req(positive_id), "project_path": req(text), "title": req(text),
+    "target": req(_target), "fingerprint": req(_fingerprint), "bytes": req(size), "reason": req(text),
+}, closed=True)
 
 
 # Why something was kept, in the order the report groups them.

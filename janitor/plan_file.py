@@ -18,7 +18,23 @@ from typing import Any
 
 from janitor import __version__
 from janitor.errors import PlanFileError, SafetyRefusal
+from janitor.inventory_check import (
+    JsonProblem,
+    ShapeError,
+    anything,
+    iso_time,
+    list_of,
+    obj,
+    opt,
+    present,
+    req,
+    show,
+    size,
+    strict_loads,
+    text,
+)
 from janitor.model import Json, PlanItem, format_time, json_lines, parse_time
+from janitor.resources import KINDS
 
 FORMAT = "gitlab-janitor-plan"
 VERSION = 1
@@ -26,7 +42,8 @@ VERSION = 1
 
 def seal(body: Json) -> str:
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+    # surrogatepass: a hostile plan may hold a lone surrogate ("\\ud800"); its digest simply won't match
+    return "sha256:" + hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def build_plan(items: Iterable[PlanItem], *, gitlab_url: str, created_at: datetime, policy_digest: str,
@@ -82,37 +99,87 @@ class LoadedPlan:
     raw: Json
 
 
+# A plan of a million items is about 500 MB; anything far past that is not a plan janitor wrote, and
+# reading it whole would exhaust memory before any check could say so.
+MAX_PLAN_BYTES = 2 << 30
+_USE_AS_WRITTEN = "Use the plan file exactly as `janitor plan` wrote it (the plan job's artifact)."
+
+PLAN_HEAD = obj({
+    "gitlab_url": req(text), "created_at": req(iso_time), "scope_lock": opt(text),
+    "policy_digest": req(text), "inventory_digest": req(text), "generator": present(text),
+    "totals": req(obj({"actions": req(size), "bytes": req(size)})), "items": req(list_of(anything)),
+    "format": req(anything), "version": req(anything),  # checked before the digest, with their own words
+}, closed=True)
+
+
 def read_plan(path: str | Path) -> LoadedPlan:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            data: Any = json.load(handle)
-    except FileNotFoundError:
-        raise PlanFileError(f"{path}: no such plan file.") from None
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise PlanFileError(
-            f"{path} is not valid JSON ({exc}); it is truncated or damaged.",
-            "Use the plan file exactly as `janitor plan` wrote it (the plan job's artifact).",
-        ) from None
+    """The plan, refused unless it is exactly what `janitor plan` writes: strict JSON, sealed by its
+    digest (checked first: a changed plan is a safety refusal), every item of exactly its types."""
+    data = _load(path)
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise PlanFileError(f"{path} is not a gitlab-janitor plan.", "Make one with `janitor plan`.")
     if data.get("version") != VERSION:
-        raise PlanFileError(f"{path} is plan format version {data.get('version')!r}; this janitor reads {VERSION}.")
+        raise PlanFileError(f"{path} is plan format version {show(data.get('version'))}; this janitor reads "
+                            f"{VERSION}.")
     claimed = data.get("digest")
     body = {k: v for k, v in data.items() if k != "digest"}
-    actual = seal(body)
+    try:
+        actual = seal(body)
+    except RecursionError:
+        raise PlanFileError(f"{path} is nested too deeply to be a plan.", _USE_AS_WRITTEN) from None
     if claimed != actual:
         raise SafetyRefusal(
             f"{path}: the plan's digest does not match its content: it was changed after `janitor plan` sealed it.",
             "Nothing was deleted. Re-run plan and have the new plan approved.",
         )
     try:
-        items = tuple(PlanItem.from_json(i) for i in data["items"])
-        created = parse_time(data["created_at"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise PlanFileError(f"{path}: malformed plan ({exc}).") from None
+        PLAN_HEAD(body)
+    except ShapeError as exc:
+        raise PlanFileError(f"{path}: malformed plan: {exc.describe()}.", _USE_AS_WRITTEN) from None
+    items = tuple(_item(path, index, raw) for index, raw in enumerate(data["items"]))
+    seen: set[str] = set()
+    for index, item in enumerate(items):
+        if item.id in seen:
+            raise PlanFileError(f"{path}: items[{index}]: a second item with the id {show(item.id)}.",
+                                _USE_AS_WRITTEN)
+        seen.add(item.id)
+    created = parse_time(data["created_at"])
     if created is None:
         raise PlanFileError(f"{path}: the plan has no created_at.")
-    return LoadedPlan(str(path), actual, str(data.get("gitlab_url")), created, data.get("scope_lock"), items, data)
+    return LoadedPlan(str(path), actual, data["gitlab_url"], created, data.get("scope_lock"), items, data)
+
+
+def _load(path: str | Path) -> Any:
+    try:
+        if os.stat(path).st_size > MAX_PLAN_BYTES:
+            raise PlanFileError(f"{path} is larger than {MAX_PLAN_BYTES >> 30} GiB: not a plan janitor wrote.",
+                                _USE_AS_WRITTEN)
+        with open(path, encoding="utf-8") as handle:
+            return strict_loads(handle.read(), unique_keys=True)
+    except FileNotFoundError:
+        raise PlanFileError(f"{path}: no such plan file.") from None
+    except OSError as exc:
+        raise PlanFileError(f"{path} cannot be read: {exc.strerror or exc}.", _USE_AS_WRITTEN) from None
+    except JsonProblem as exc:
+        raise PlanFileError(f"{path} cannot be used: {exc}.", _USE_AS_WRITTEN) from None
+    except (ValueError, MemoryError) as exc:  # UnicodeDecodeError is a ValueError
+        raise PlanFileError(f"{path} is not valid JSON ({show(str(exc), 200)}); it is truncated or damaged.",
+                            _USE_AS_WRITTEN) from None
+
+
+def _item(path: str | Path, index: int, raw: Any) -> PlanItem:
+    try:
+        item = PlanItem.from_json(raw)
+    except ShapeError as exc:
+        raise PlanFileError(f"{path}: {exc.inside(f'items[{index}]').describe()}.", _USE_AS_WRITTEN) from None
+    kind = KINDS.get(item.resource)
+    if kind is None:
+        raise PlanFileError(f"{path}: items[{index}].resource: {show(item.resource)} is not a resource kind "
+                            f"({', '.join(sorted(KINDS))}).", _USE_AS_WRITTEN)
+    if item.action not in kind.actions:
+        raise PlanFileError(f"{path}: items[{index}].action: {item.resource} cannot {show(item.action)} (only "
+                            f"{', '.join(kind.actions)}).", _USE_AS_WRITTEN)
+    return item
 
 
 PLAN_SCHEMA: Json = {
@@ -155,11 +222,17 @@ PLAN_SCHEMA: Json = {
                     "rule": {"type": "string"},
                     "resource": {"type": "string"},
                     "action": {"type": "string"},
-                    "project_id": {"type": "integer"},
+                    "project_id": {"type": "integer", "minimum": 1},
                     "project_path": {"type": "string"},
                     "title": {"type": "string"},
-                    "target": {"type": "object", "description": "the ids apply acts on"},
-                    "fingerprint": {"type": "object", "description": "the state it was planned on"},
+                    "target": {"type": "object", "minProperties": 1, "description": "the ids apply acts on",
+                               "patternProperties": {"_id$": {"type": "integer", "minimum": 1}},
+                               "additionalProperties": {"type": "string"}},
+                    "fingerprint": {"type": "object", "description": "the state it was planned on",
+                                    "additionalProperties": {"type": ["string", "integer", "boolean", "null",
+                                                                      "array"],
+                                                             "items": {"type": ["string", "integer", "boolean",
+                                                                                "null"]}}},
                     "bytes": {"type": "integer", "minimum": 0},
                     "reason": {"type": "string"},
                 },

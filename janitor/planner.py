@@ -67,12 +67,14 @@ def in_scope(policy: Policy, project: Json) -> str | None:
 def evaluate(policy: Policy, inventory: Inventory, now: datetime) -> Evaluation:
     result = Evaluation(now, [], {r.name: RuleTotals() for r in policy.rules}, [], defaultdict(list))
     for entry in inventory.projects():
-        path = str(entry.get("path_with_namespace") or entry.get("id"))
+        # inventory.projects() has checked the entry's shape (inventory_check.PROJECT_ENTRY): the id is a
+        # positive int and the path a string, so neither is coerced here (int() would truncate 1.5)
+        path: str = entry["path_with_namespace"]
         outside = in_scope(policy, entry)
         if outside:
             result.skipped_projects[outside].append(path)
             continue
-        project = ProjectResult(int(entry["id"]), path)
+        project = ProjectResult(entry["id"], path)
         if entry.get(INCOMPLETE):
             project.notes.append(f"incomplete inventory ({entry[INCOMPLETE]}): nothing planned here")
         else:

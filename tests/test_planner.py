@@ -71,11 +71,12 @@ def test_age_protections_and_reasons(tmp_path: Path) -> None:
 
 
 def test_keep_latest_counts_pipelines_per_ref(tmp_path: Path) -> None:
-    jobs = [job(i, 100 + i // 2, "feature/a", 100 - i, pipeline_status="failed") for i in range(8)]
+    # job ids from 1: GitLab ids are positive, and the inventory reader refuses a 0
+    jobs = [job(i + 1, 100 + i // 2, "feature/a", 100 - i, pipeline_status="failed") for i in range(8)]
     policy = POLICY + "    keep: {latest: 2, per: ref}\n"
     result = evaluate(validate_text(policy, "p.yml"), inventory(tmp_path, project(1, "acme/app", jobs)), NOW)
     # Pipelines 100..103, two jobs each; the two newest pipelines (102, 103) keep all their jobs.
-    assert removed_ids(result) == {0, 1, 2, 3}
+    assert removed_ids(result) == {1, 2, 3, 4}
     assert all(k.category == KEPT_BY_KEEP for k in result.projects[0].kept)
 
 
@@ -105,7 +106,7 @@ overrides:
 
 
 def test_limits_refuse_the_plan(tmp_path: Path) -> None:
-    jobs = [job(i, 10 + i, "feature/x", 90, pipeline_status="failed") for i in range(10)]
+    jobs = [job(i, 10 + i, "feature/x", 90, pipeline_status="failed") for i in range(1, 11)]
     inv = inventory(tmp_path, project(1, "acme/app", jobs))
     many = evaluate(validate_text(POLICY.replace("rules:", "limits: {max_actions: 5}\nrules:"), "p.yml"), inv, NOW)
     assert many.refusals == ["the plan has 10 actions, more than limits.max_actions 5"]
