@@ -121,7 +121,8 @@ def cmd_apply(args: argparse.Namespace) -> int:
             err(f"apply: {outcome.status}: {outcome.item.project_path} {outcome.item.title}: {outcome.reason}")
         elif not args.yes:
             size = human_bytes(outcome.item.bytes)
-            print(f"{outcome.status}: {outcome.item.project_path} {outcome.item.title} ({size})"
+            label = "would skip" if outcome.status == "skipped" else outcome.status
+            print(f"{label}: {outcome.item.project_path} {outcome.item.title} ({size})"
                   + (f": {outcome.reason}" if outcome.status != "would delete" else ""))
         total = sum(done.values())
         if args.yes and total % 500 == 0:
