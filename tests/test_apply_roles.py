@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 from engine_helpers import ARTIFACTS_POLICY, collect_and_plan, non_get
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from janitor.access import ROLE_LEVELS
 from janitor.resources import KINDS
@@ -174,3 +176,78 @@ def test_the_gate_reads_each_project_once(run: Any, env: dict[str, str], sim: Si
     assert sum(1 for r in sim.requests if r.path == "/user") == 1
     journal = [json.loads(line) for line in (tmp_path / "developer.journal").read_text().splitlines()[1:]]
     assert {r["status"] for r in journal} == {"deleted"}  # skips are not journaled: a better token resumes them
+
+
+# -- property: whatever the memberships, apply writes exactly what the role allows and never draws a 403 ------
+GROUPS = ("acme", "acme/platform", "acme/web", "acme/legacy", "other")
+LEVELS = (0, 10, 20, 30, 40, 50)
+PIPELINES_TOO = MIXED + """\
+  - name: old-pipelines
+    resource: pipelines
+    action: delete
+    match: {older_than: 30d, ref: {exclude: [main]}}
+    keep: {latest: 2, per: ref}
+"""
+
+
+@pytest.fixture(scope="module")
+def planned_once(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, Path, list[dict[str, Any]]]:
+    """One plan for every example: made against a simulator whose port each example's fresh copy reuses
+    (a plan only applies to the GitLab URL it was made for)."""
+    from janitor.cli import main
+    from janitor.simulator import generate
+
+    tmp = tmp_path_factory.mktemp("roles")
+    (tmp / "policy.yml").write_text(PIPELINES_TOO, encoding="utf-8")
+    with Simulator(generate(seed=3, scale="small")) as sim, pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GITLAB_URL", sim.url)
+        patch.setenv("GITLAB_TOKEN", TOKENS["admin"])
+        assert main(["collect", "--policy", str(tmp / "policy.yml"), "--out", str(tmp / "inv")]) == 0
+        assert main(["plan", "--policy", str(tmp / "policy.yml"), "--inventory", str(tmp / "inv"),
+                     "--out", str(tmp / "plan.json")]) == 0
+        port = sim.port
+    return port, tmp / "plan.json", json.loads((tmp / "plan.json").read_text())["items"]
+
+
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(memberships=st.fixed_dictionaries({group: st.sampled_from(LEVELS) for group in GROUPS}),
+       share_web=st.sampled_from((0, 20, 30, 40, 50)))
+def test_apply_writes_exactly_what_the_role_allows(
+        planned_once: tuple[int, Path, list[dict[str, Any]]], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        memberships: dict[str, int], share_web: int) -> None:
+    from janitor.cli import main
+    from janitor.simulator import generate
+
+    port, plan, items = planned_once
+    instance = generate(seed=3, scale="small")
+    for group, level in memberships.items():
+        if level:
+            instance.add_member(instance.groups_by_path[group], MAINTAINER_USER, level)
+    if share_web:
+        for project in instance.projects.values():
+            if project.path_with_namespace.startswith("acme/web/"):
+                instance.share(project, instance.groups_by_path["other"], share_web)
+    if not instance.members:  # keep the instance in membership mode: no role at all
+        instance.add_member(instance.groups_by_path["other"], DEVELOPER, 30)
+    # the simulator's own answer for each item (the client learns it over HTTP)
+    writable = {i["id"] for i in items if instance.role(MAINTAINER_USER, instance.projects[i["project_id"]])
+                >= ROLE_LEVELS[KINDS[i["resource"]].delete_role[i["action"]]]}
+    journal = tmp_path / f"journal-{len(list(tmp_path.iterdir()))}"
+    with Simulator(instance, port=port) as sim:
+        monkeypatch.setenv("GITLAB_URL", sim.url)
+        monkeypatch.setenv("GITLAB_TOKEN", TOKENS["maintainer"])
+        code = main(["apply", str(plan), "--yes", "--journal", str(journal)])
+        err = capsys.readouterr().err
+        assert _writes_refused(sim) == []
+        if not writable:
+            assert code == 3, err
+            assert non_get(sim) == []
+            return
+        assert code == 0, err
+    done = {json.loads(line)["item"] for line in journal.read_text().splitlines()[1:]}
+    assert done == writable
+    # every other item was skipped for its role (a re-check may skip a writable one too: that is journaled)
+    role_skips = [line for line in err.splitlines()
+                  if line.startswith("apply: skipped:") and ", the token has " in line]
+    assert len(role_skips) == len(items) - len(writable)
