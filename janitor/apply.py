@@ -21,6 +21,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import IO, Any
 
+from janitor.access import gate_projects
 from janitor.errors import ApiError, AuthError, NotFound, SafetyRefusal, Unreachable, UsageError
 from janitor.gitlab_api import GitLabAPI
 from janitor.model import PlanItem, format_time
@@ -171,7 +172,7 @@ class Journal:
 def apply_plan(plan: LoadedPlan, api: GitLabAPI, options: ApplyOptions,
                on_outcome: Callable[[Outcome], None] = lambda o: None) -> ApplySummary:
     verify(plan, api.connection.url, options, datetime.now(timezone.utc))
-    api.check_token(needs_write=options.yes)
+    token_info = api.check_token(needs_write=options.yes)
     summary = ApplySummary(dry_run=not options.yes)
     journal = Journal(options.journal, plan.digest) if (options.yes and options.journal) else None
     todo = [i for i in plan.items if not (journal and i.id in journal.done)]
@@ -198,6 +199,16 @@ def apply_plan(plan: LoadedPlan, api: GitLabAPI, options: ApplyOptions,
             on_outcome(outcome)
 
     try:
+        # Before any write: each project is the one the plan names, in scope, and the token's role suffices.
+        # Refused items are not journaled, so a run with a better token picks them up.
+        gate = gate_projects(api, todo, [options.scope_lock, plan.scope_lock], token_info, options.concurrency)
+        refused = {item.id: reason for item in todo if (reason := gate.refusal(item))}
+        if refused and len(refused) == len(todo) and options.yes:
+            raise gate.nothing_writable(refused)
+        for item in (i for i in todo if i.id in refused):
+            summary.outcomes.append(Outcome(item, SKIPPED, refused[item.id]))
+            on_outcome(summary.outcomes[-1])
+        todo = [item for item in todo if item.id not in refused]
         with ThreadPoolExecutor(max_workers=max(1, options.concurrency), thread_name_prefix="apply") as pool:
             list(pool.map(one, todo))
     finally:

@@ -132,7 +132,8 @@ def cmd_apply(args: argparse.Namespace) -> int:
                 f"{printable(outcome.reason)}")
         elif not args.yes:
             size = human_bytes(outcome.item.bytes)
-            out(f"{outcome.status}: {printable(outcome.item.project_path)} {printable(outcome.item.title)} ({size})"
+            label = "would skip" if outcome.status == "skipped" else outcome.status
+            out(f"{label}: {printable(outcome.item.project_path)} {printable(outcome.item.title)} ({size})"
                 + (f": {printable(outcome.reason)}" if outcome.status != "would delete" else ""))
         total = sum(done.values())
         if args.yes and total % 500 == 0:

@@ -25,7 +25,7 @@ import gitlab.exceptions
 import requests
 
 from janitor import __version__
-from janitor.errors import ApiError, AuthError, NotFound, Unreachable, UsageError
+from janitor.errors import ApiError, AuthError, NotFound, SafetyRefusal, Unreachable, UsageError
 from janitor.pacing import Pacer
 from janitor.units import bounded_float, bounded_int
 
@@ -149,12 +149,31 @@ def render_path(template: str, values: Mapping[str, Any]) -> str:
     return template.format(**{k: quote(str(v), safe="") for k, v in values.items()})
 
 
+def origin(url: str) -> tuple[str, str, int | None]:
+    """(scheme, host, port) with the default port made explicit: what "the same server" means for a token."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port or {"http": 80, "https": 443}.get(scheme)
+    except ValueError:  # a port that is not a number: no origin of ours
+        port = None
+    return scheme, (parts.hostname or "").lower(), port
+
+
 class _CountingSession(requests.Session):
-    """Counts every HTTP exchange (retries included) and lets the pacer hold requests back."""
+    """Counts every HTTP exchange (retries included) and lets the pacer hold requests back.
+
+    It is also the last line that keeps the token on its host: every request, redirect hops included
+    (requests' resolve_redirects sends each hop through `send`), must go to the configured GitLab origin.
+    requests strips Authorization on a redirect to another host but not custom headers such as
+    PRIVATE-TOKEN, and python-gitlab follows a Link header wherever it points when the URL has no "/api".
+    """
 
     def __init__(self, owner: GitLabAPI) -> None:
         super().__init__()
         self._owner = owner
+        self._origin = origin(owner.connection.url)
+        self._foreign_links: set[tuple[str, str, int | None]] = set()
         self._environment: dict[tuple[Any, ...], dict[str, Any]] = {}
         adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=4)
         self.mount("http://", adapter)
@@ -171,11 +190,33 @@ class _CountingSession(requests.Session):
         return dict(settings)
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
-        path = urlsplit(request.url or "").path
+        url = request.url or ""
+        if origin(url) != self._origin:
+            raise SafetyRefusal(
+                f"Refused to send {request.method or 'GET'} to {_origin_text(url)}: GitLab pointed there (a "
+                f"redirect or a pagination link), but the token only ever goes to {self._owner.connection.url}. "
+                "Nothing was sent there.",
+                "Set GITLAB_URL to the address GitLab itself uses (its external_url), or fix the proxy that "
+                "redirects; then run again.",
+            )
+        path = urlsplit(url).path
         self._owner.pacer.wait(path)
         response = super().send(request, **kwargs)
         self._owner._record(request.method or "GET", path, response)
+        self._note_foreign_link(response)
         return response
+
+    def _note_foreign_link(self, response: requests.Response) -> None:
+        # GitLab builds Link headers from its external_url. With keep_base_url the next page is still read
+        # from GITLAB_URL, but a link to another origin means a misconfigured server or a hostile proxy:
+        # say so once per origin.
+        target = (response.links.get("next") or {}).get("url")
+        if not target or origin(target) == self._origin or origin(target) in self._foreign_links:
+            return
+        self._foreign_links.add(origin(target))
+        log.warning("GitLab's pagination links point to %s, not to %s; the next pages are read from %s only "
+                    "(check GitLab's external_url or GITLAB_URL)", _origin_text(target),
+                    self._owner.connection.url, self._owner.connection.url)
 
 
 class GitLabAPI:
@@ -200,6 +241,9 @@ class GitLabAPI:
                 per_page=100,
                 user_agent=f"gitlab-janitor/{__version__}",
                 session=_CountingSession(self),
+                # Next-page links are rewritten onto GITLAB_URL (python-gitlab, Gitlab._check_url); the
+                # session refuses whatever this cannot rewrite.
+                keep_base_url=True,
             )
             self._local.client = client
         return client
@@ -300,6 +344,12 @@ class GitLabAPI:
                     missing_scope=need,
                 )
         return info
+
+
+def _origin_text(url: str) -> str:
+    """Scheme, host and port only: a foreign URL's path or query is never echoed (it could carry anything)."""
+    scheme, host, port = origin(url)
+    return f"{scheme}://{host}:{port}" if host else "an unparseable URL"
 
 
 def translate_http_error(what: str, status: int | None, message: Any, body: bytes | None) -> ApiError:

@@ -103,12 +103,12 @@ def test_read_only_token_cannot_apply(run, env, sim: Simulator, planned: Path) -
     assert non_get(sim) == []
 
 
-def test_developer_role_failures_are_recorded_and_the_run_goes_on(run, env, sim: Simulator, planned: Path) -> None:
+def test_a_developer_token_is_refused_before_any_delete(run, env, sim: Simulator, planned: Path) -> None:
+    # artifacts need Maintainer (tests/test_apply_roles.py covers the roles in depth)
     result = run(["apply", planned, "--yes"], {**env, "GITLAB_TOKEN": TOKENS["developer"]})
-    assert result.code == 2
-    items = json.loads(planned.read_text())["items"]
-    assert result.err.count("apply: failed:") == len(items)
-    assert "Maintainer" in result.err
+    assert result.code == 3
+    assert "needs Maintainer, the token has Developer" in result.err
+    assert non_get(sim) == []
 
 
 def test_scope_lock_refuses_a_plan_outside_it(run, env, sim: Simulator, planned: Path) -> None:

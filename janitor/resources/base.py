@@ -74,6 +74,8 @@ class ResourceKind(ABC):
     # which project statistic (GET /projects?statistics=true) being 0 proves there is nothing to collect
     empty_when_statistic_zero: ClassVar[str | None] = None
     protections: ClassVar[tuple[str, ...]] = ()
+    # action -> the least role GitLab documents for carrying it out (janitor.access.ROLE_LEVELS names)
+    delete_role: ClassVar[Mapping[str, str]] = {}
 
     @abstractmethod
     def collect(self, api: GitLabAPI, project: Json, ctx: CollectContext) -> Json:

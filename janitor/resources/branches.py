@@ -67,6 +67,7 @@ class Branches(ResourceKind):
     summary = "branches (merged, stale, ...), never the default, protected or open-MR ones"
     age_field = "the last commit's committed_date"
     actions = ("delete",)
+    delete_role = {"delete": "Developer"}  # doc/user/permissions.md: "Remove non-protected branches"
     conditions = ("older_than", "name", "merged", "has_open_mr")
     per: ClassVar[dict[str, PerSpec]] = {
         "project": PerSpec((), description="the N most recently committed branches of the project"),

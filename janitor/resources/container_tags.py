@@ -51,6 +51,7 @@ class ContainerTags(ResourceKind):
     summary = "container registry tags (an image goes only when every tag on it goes)"
     age_field = "the tag's created_at (when its image manifest was made)"
     actions = ("delete",)
+    delete_role = {"delete": "Developer"}  # doc/user/permissions.md: "Remove a container registry image"
     conditions = ("older_than", "name", "orphaned", "larger_than")
     per: ClassVar[dict[str, PerSpec]] = {
         "repository": PerSpec(("repository",), unit="digest",

@@ -65,6 +65,7 @@ class Environments(ResourceKind):
     summary = "environments (stopped first when still available), review apps of deleted branches"
     age_field = "the last deployment's created_at (the environment's updated_at when it has none)"
     actions = ("delete",)
+    delete_role = {"delete": "Developer"}  # stop, delete: project_policy.rb (developer_access)
     conditions = ("older_than", "name", "state", "orphaned")
     per: ClassVar[dict[str, PerSpec]] = {
         "folder": PerSpec(("folder",), description="the newest N environments of each folder (review/, ...)"),

@@ -55,6 +55,7 @@ class JobArtifacts(ResourceKind):
     summary = "artifacts of finished jobs (delete keeps the log, erase removes it too)"
     age_field = "the job's finished_at"
     actions = ("delete", "erase")
+    delete_role = {"delete": "Maintainer", "erase": "Maintainer"}  # job_artifacts.md; ci/build_policy.rb
     conditions = ("older_than", "ref", "name", "status", "larger_than")
     per: ClassVar[dict[str, PerSpec]] = {
         "ref": PerSpec(("ref",), unit="pipeline_id", description="the newest N pipelines of each ref"),

@@ -71,6 +71,7 @@ class Packages(ResourceKind):
     summary = "packages of the package registry, with all their files"
     age_field = "the package's created_at"
     actions = ("delete",)
+    delete_role = {"delete": "Maintainer"}  # doc/user/permissions.md: "Delete a package"
     conditions = ("older_than", "name", "version", "package_type", "larger_than")
     per: ClassVar[dict[str, PerSpec]] = {
         "name": PerSpec(("package_type", "name"), description="the newest N versions of each package"),

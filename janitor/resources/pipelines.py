@@ -86,6 +86,7 @@ class Pipelines(ResourceKind):
     summary = "finished pipelines, with their jobs, artifacts and logs"
     age_field = "the pipeline's updated_at"
     actions = ("delete",)
+    delete_role = {"delete": "Owner"}  # doc/user/permissions.md "Delete pipelines"; doc/api/pipelines.md
     conditions = ("older_than", "ref", "status")
     per: ClassVar[dict[str, PerSpec]] = {
         "ref": PerSpec(("ref",), description="the newest N pipelines of each ref"),

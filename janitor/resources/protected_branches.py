@@ -47,6 +47,7 @@ class ProtectedBranches(ResourceKind):
     summary = "protected-branch rules (the rule, not the branch), e.g. ones that match no branch"
     age_field = "none: rules have no date"
     actions = ("delete",)
+    delete_role = {"delete": "Maintainer"}  # permissions.md: "Remove protected branches"
     conditions = ("orphaned", "name")
     per: ClassVar[dict[str, PerSpec]] = {"project": PerSpec((), description="the project's rules")}
     default_per = "project"

@@ -72,6 +72,7 @@ class Tags(ResourceKind):
     summary = "Git tags, never protected ones or ones with a release"
     age_field = "the tag's created_at, else its commit's date"
     actions = ("delete",)
+    delete_role = {"delete": "Developer"}  # doc/user/permissions.md: "Rewrite or remove Git tags"
     conditions = ("older_than", "name")
     per: ClassVar[dict[str, PerSpec]] = {
         "project": PerSpec((), description="the N newest tags of the project, by date"),

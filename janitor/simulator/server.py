@@ -8,6 +8,7 @@ import random
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -49,6 +50,7 @@ class Faults:
         self._lock = threading.Lock()
         self._bursts: list[int] = []  # retry-after seconds, one per request still to refuse
         self._paths: list[_PathFailure] = []
+        self._redirects: list[tuple[re.Pattern[str], str, str | None]] = []
 
     def burst_429(self, n: int = 3, retry_after: int = 1) -> None:
         with self._lock:
@@ -58,11 +60,25 @@ class Faults:
         with self._lock:
             self._paths.append(_PathFailure(re.compile(pattern), status, times))
 
+    def redirect(self, pattern: str, location: str, method: str | None = None) -> None:
+        """Answer requests whose path matches with 302 to `location` + the request's own path and query,
+        as a proxy in front of GitLab (or a hostile one) might."""
+        with self._lock:
+            self._redirects.append((re.compile(pattern), location.rstrip("/"), method))
+
+    def redirect_for(self, method: str, path: str) -> str | None:
+        with self._lock:
+            for pattern, location, only in self._redirects:
+                if (only is None or only == method) and pattern.search(path):
+                    return location
+        return None
+
     def clear(self) -> None:
         with self._lock:
             self.error_rate = 0.0
             self._bursts.clear()
             self._paths.clear()
+            self._redirects.clear()
 
     def pick(self, path: str) -> tuple[int, int | None] | None:
         """The (status, retry_after) to answer instead of serving `path`, if any."""
@@ -171,7 +187,11 @@ class _Handler(BaseHTTPRequestHandler):
         token = self._token()
         if sim.latency:
             time.sleep(sim.latency)
-        status, body, headers = self._answer(sim, method, raw_path, split.path, query, token)
+        redirect = sim.faults.redirect_for(method, unquote(raw_path))
+        if redirect is not None:
+            status, body, headers = 302, None, {"Location": redirect + self.path}
+        else:
+            status, body, headers = self._answer(sim, method, raw_path, split.path, query, token)
         sim.record(RecordedRequest(method, unquote(raw_path), query, status,
                                    token.name if token else None))
         self._send(status, body, headers)
@@ -220,6 +240,8 @@ class _Handler(BaseHTTPRequestHandler):
                 result = dispatch(ctx, raw_path)
                 if isinstance(result, Listing):
                     body, page_headers = paginate(result, query, f"http://{host}{full_path}")
+                    if sim.rewrite_links is not None and "Link" in page_headers:
+                        page_headers["Link"] = sim.rewrite_links(page_headers["Link"])
                     headers.update(page_headers)
                     return 200, body, headers
             return result.status, result.body, headers
@@ -265,6 +287,9 @@ class Simulator:
         self.latency = latency
         self.faults = Faults(instance.seed)
         self.limiter: RateLimiter | None = None
+        # Rewrites every Link header, as a GitLab whose external_url is another host (or a hostile
+        # proxy) would send it.
+        self.rewrite_links: Callable[[str], str] | None = None
         self.requests: list[RecordedRequest] = []
         self._requests_lock = threading.Lock()
         self._server = _Server(self, port)

@@ -39,7 +39,8 @@ class User:
 
 @dataclass(frozen=True, slots=True)
 class Token:
-    """A personal access token. `access_level` is the role the user has on every project."""
+    """A personal access token. `access_level` is the role the user has on every project of an instance
+    that declares no memberships (`Instance.add_member`); once it declares any, only those count."""
 
     name: str
     secret: str
@@ -51,10 +52,16 @@ class Token:
     def can_write(self) -> bool:
         return "api" in self.scopes
 
+    @property
+    def admin_mode(self) -> bool:
+        return "admin_mode" in self.scopes
+
 
 ROOT = User(1, "root", "Administrator", True)
 READER = User(2, "janitor-reader", "Janitor Reader", False)
 DEVELOPER = User(3, "dev", "Dee Veloper", False)
+MAINTAINER_USER = User(4, "maint", "Mae Ntainer", False)
+REPORTER_USER = User(5, "rep", "Rae Porter", False)
 
 MAINTAINER, OWNER, DEVELOPER_ROLE, REPORTER = 40, 50, 30, 20
 
@@ -63,12 +70,21 @@ TOKENS: dict[str, str] = {
     "admin": "glpat-sim-admin-api",
     "read": "glpat-sim-read-api",
     "developer": "glpat-sim-developer-api",
+    "maintainer": "glpat-sim-maintainer-api",
+    "reporter": "glpat-sim-reporter-api",
+    "admin-mode": "glpat-sim-admin-mode",
 }
 TOKEN_RECORDS: dict[str, Token] = {
     TOKENS["admin"]: Token("admin", TOKENS["admin"], ROOT, ("api",), OWNER, 101),
     TOKENS["read"]: Token("read", TOKENS["read"], READER, ("read_api",), REPORTER, 102),
     TOKENS["developer"]: Token("developer", TOKENS["developer"], DEVELOPER, ("api",), DEVELOPER_ROLE, 103),
+    TOKENS["maintainer"]: Token("maintainer", TOKENS["maintainer"], MAINTAINER_USER, ("api",), MAINTAINER, 104),
+    TOKENS["reporter"]: Token("reporter", TOKENS["reporter"], REPORTER_USER, ("api",), REPORTER, 105),
+    TOKENS["admin-mode"]: Token("admin-mode", TOKENS["admin-mode"], ROOT, ("api", "admin_mode"), OWNER, 106),
 }
+USERS: dict[int, User] = {record.user.id: record.user for record in TOKEN_RECORDS.values()}
+# The role each user has everywhere in an instance that declares no memberships.
+DEFAULT_LEVELS: dict[int, int] = {record.user.id: record.access_level for record in TOKEN_RECORDS.values()}
 
 
 @dataclass(slots=True, eq=False)
@@ -173,6 +189,13 @@ class Instance:
     lock: threading.RLock = field(default_factory=threading.RLock)
     groups_by_path: dict[str, Group] = field(default_factory=dict)
     projects_by_path: dict[str, Project] = field(default_factory=dict)
+    # Memberships: ("project" | "group", source id, user id) -> access level (doc/api/members.md).
+    members: dict[tuple[str, int, int], int] = field(default_factory=dict)
+    # Projects shared with a group: project id -> [(group id, the share's maximum access level)].
+    shares: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
+    # Admin Mode (doc/administration/settings/sign_in_restrictions.md): an administrator's token acts as
+    # an administrator only with the admin_mode scope.
+    admin_mode: bool = False
 
     def add_group(self, group: Group) -> None:
         self.groups[group.id] = group
@@ -200,6 +223,34 @@ class Instance:
         if ref.isdigit():
             return self.groups.get(int(ref))
         return self.groups_by_path.get(ref)
+
+    def add_member(self, source: Project | Group, user: User, level: int) -> None:
+        kind = "project" if isinstance(source, Project) else "group"
+        self.members[(kind, source.id, user.id)] = level
+
+    def share(self, project: Project, group: Group, max_level: int) -> None:
+        self.shares.setdefault(project.id, []).append((group.id, max_level))
+
+    def acts_as_admin(self, token: Token) -> bool:
+        return token.user.is_admin and (not self.admin_mode or token.admin_mode)
+
+    def _group_level(self, user: User, group: Group | None) -> int:
+        best = 0
+        while group is not None:  # a group's members are members of every subgroup and project below it
+            best = max(best, self.members.get(("group", group.id, user.id), 0))
+            group = group.parent
+        return best
+
+    def role(self, user: User, project: Project) -> int:
+        """The user's effective access level in the project (0: none), as GitLab's members/all reports
+        it: the highest of the direct, inherited (ancestor groups) and shared-group memberships, a share
+        capped at its maximum level. Administrators are not members; see `acts_as_admin`."""
+        if not self.members:
+            return DEFAULT_LEVELS.get(user.id, 0)
+        levels = [self.members.get(("project", project.id, user.id), 0), self._group_level(user, project.namespace)]
+        for group_id, cap in self.shares.get(project.id, []):
+            levels.append(min(cap, self._group_level(user, self.groups.get(group_id))))
+        return max(levels)
 
     def descendants(self, group: Group) -> list[Group]:
         prefix = group.full_path + "/"

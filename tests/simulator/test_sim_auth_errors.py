@@ -33,7 +33,8 @@ def test_bearer_token_is_accepted(shared_sim: Simulator) -> None:
 def test_token_self_reports_its_scopes(shared_sim: Simulator) -> None:
     scopes = {name: requests.get(api(shared_sim, "/personal_access_tokens/self"), headers=auth(name),
                                  timeout=10).json()["scopes"] for name in TOKENS}
-    assert scopes == {"admin": ["api"], "read": ["read_api"], "developer": ["api"]}
+    assert scopes == {"admin": ["api"], "read": ["read_api"], "developer": ["api"], "maintainer": ["api"],
+                      "reporter": ["api"], "admin-mode": ["api", "admin_mode"]}
 
 
 def test_version_and_user(shared_sim: Simulator) -> None:

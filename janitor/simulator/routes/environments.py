@@ -12,7 +12,7 @@ from typing import Any
 from janitor.simulator.registry_records import Deployment, Environment, environments, protected_environments
 from janitor.simulator.routes.jobs import render_user
 from janitor.simulator.routing import ApiError, Context, Listing, Response, bad_request, forbidden, not_found, route
-from janitor.simulator.state import MAINTAINER, Project, iso
+from janitor.simulator.state import DEVELOPER_ROLE, MAINTAINER, Project, iso
 
 STATES = frozenset({"available", "stopping", "stopped"})
 RUNNING = frozenset({"created", "running", "pending", "blocked"})
@@ -88,7 +88,7 @@ def _environment(ctx: Context, project: Project) -> Environment:
 def _may_deploy(ctx: Context, project: Project, env: Environment) -> None:
     """Only those allowed to deploy to a protected environment may stop or delete it."""
     level = protected_environments(project).get(env.name)
-    if level is None or ctx.token.user.is_admin or (level < 60 and ctx.token.access_level >= level):
+    if level is None or ctx.is_admin() or (level < 60 and ctx.role() >= level):
         return
     raise forbidden()
 
@@ -116,9 +116,10 @@ def get_environment(ctx: Context) -> Response:
 
 @route("POST", "/projects/:id/environments/:environment_id/stop")
 def stop_environment(ctx: Context) -> Response:
-    # environments.md "Stop an environment": 200 with the environment; stopping a stopped one is harmless
+    # environments.md "Stop an environment": 200 with the environment; stopping a stopped one is harmless.
+    # Developer and above (doc/user/permissions.md, CI/CD table: "Stop environments").
     project = ctx.project()
-    ctx.require_role(MAINTAINER)
+    ctx.require_role(DEVELOPER_ROLE)
     env = _environment(ctx, project)
     _may_deploy(ctx, project, env)
     env.state = "stopped"
@@ -128,9 +129,10 @@ def stop_environment(ctx: Context) -> Response:
 
 @route("DELETE", "/projects/:id/environments/:environment_id")
 def delete_environment(ctx: Context) -> Response:
-    # environments.md: 204; 404 when missing; "The environment must be stopped first, otherwise 403"
+    # environments.md: 204; 404 when missing; "The environment must be stopped first, otherwise 403".
+    # Developer and above: app/policies/project_policy.rb enables destroy_environment with developer_access.
     project = ctx.project()
-    ctx.require_role(MAINTAINER)
+    ctx.require_role(DEVELOPER_ROLE)
     env = _environment(ctx, project)
     _may_deploy(ctx, project, env)
     if env.state != "stopped":

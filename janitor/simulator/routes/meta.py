@@ -11,21 +11,19 @@ TOKEN_CREATED_MS = 1_704_067_200_000  # 2024-01-01
 
 
 def render_user(user: User, base_url: str) -> dict[str, object]:
-    # doc/api/users.md, "Get the current user" (the fields a client reads)
+    # doc/api/users.md, "List current user (for admins)": the example with is_admin
+    # (tests/fixtures/gitlab/user_current_admin.json)
+    created = iso(TOKEN_CREATED_MS)
     return {
-        "id": user.id,
-        "username": user.username,
-        "name": user.name,
-        "state": "active",
-        "locked": False,
-        "avatar_url": None,
-        "web_url": f"{base_url}/{user.username}",
-        "created_at": iso(TOKEN_CREATED_MS),
-        "bio": "",
-        "location": "",
-        "public_email": None,
-        "is_admin": user.is_admin,
-        "bot": False,
+        "id": user.id, "username": user.username, "email": f"{user.username}@example.com", "name": user.name,
+        "state": "active", "locked": False, "avatar_url": None, "web_url": f"{base_url}/{user.username}",
+        "created_at": created, "is_admin": user.is_admin, "bio": "", "bio_html": "", "location": "",
+        "public_email": "", "skype": "", "linkedin": "", "twitter": "", "website_url": "", "organization": "",
+        "job_title": "", "last_sign_in_at": created, "confirmed_at": created, "theme_id": 1,
+        "last_activity_on": (created or "")[:10], "color_scheme_id": 1, "projects_limit": 100,
+        "current_sign_in_at": created, "identities": [], "can_create_group": True, "can_create_project": True,
+        "two_factor_enabled": False, "external": False, "private_profile": False, "bot": False,
+        "current_sign_in_ip": "127.0.0.1", "last_sign_in_ip": "127.0.0.1",
     }
 
 

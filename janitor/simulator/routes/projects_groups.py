@@ -68,7 +68,7 @@ def render_project(project: Project, ctx: Context, statistics: bool = False, sim
     host = base.split("://", 1)[-1].split(":")[0]
     web_url = f"{base}/{full_path}"
     api = f"{base}/api/v4/projects/{project.id}"
-    access = {"access_level": ctx.token.access_level, "notification_level": 3}
+    access = {"access_level": ctx.instance.role(ctx.token.user, project), "notification_level": 3}
     data: dict[str, Any] = {
         "id": project.id, "description": project.description,
         "description_html": f"<p>{project.description}</p>",

@@ -37,7 +37,7 @@ def render_commit(project: Project, sha: str, at: int, title: str, ctx: Context)
 
 
 def _user_level(ctx: Context) -> int:
-    return 60 if ctx.token.user.is_admin else ctx.token.access_level
+    return ctx.role()
 
 
 def render_branch(branch: Branch, project: Project, repo: Repository, ctx: Context) -> dict[str, Any]:
