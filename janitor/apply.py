@@ -3,8 +3,9 @@
 Refuses (exit 3) a plan whose digest does not match, that was made for another GitLab, that is older than
 --max-age or reaches outside --scope. Each item is re-read; if its fingerprint changed or it became
 protected it is skipped with the reason. A 404 counts as already gone. A failure is recorded and the run
-goes on. Every outcome is appended to the journal as it happens; a second run with the same journal
-skips what is done. Without --yes the same path runs with deletion switched off.
+goes on. The journal (janitor/journal.py) is locked for the run and written ahead: an intent before each
+write request, the outcome after it; a second run with the same journal skips what is done. Without --yes
+the same path runs with deletion switched off.
 """
 
 from __future__ import annotations

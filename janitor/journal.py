@@ -82,7 +82,11 @@ class Journal:
         fd = _open_no_follow(path)
         try:
             _lock_or_refuse(fd, path)
-            journal = cls(path, fd, {item.id: item.action for item in items})
+        except BaseException:
+            os.close(fd)
+            raise
+        journal = cls(path, fd, {item.id: item.action for item in items})  # owns fd from here on
+        try:
             journal._load(digest)
             if os.fstat(fd).st_size == 0:
                 journal._append(header_line(digest))
@@ -91,7 +95,7 @@ class Journal:
                                      "at": _now()}))
             return journal
         except BaseException:
-            os.close(fd)
+            journal.close()
             raise
 
     def intend(self, item: PlanItem) -> None:
@@ -110,6 +114,11 @@ class Journal:
             if self._fd is not None:
                 os.close(self._fd)
                 self._fd = None
+
+    def __del__(self) -> None:
+        # An error between open() and apply's try/finally must not leave the lock held in a long-lived process.
+        if getattr(self, "_fd", None) is not None:
+            self.close()
 
     def _append(self, line: bytes) -> None:
         with self._lock:
