@@ -3,14 +3,13 @@
 Refuses (exit 3) a plan whose digest does not match, that was made for another GitLab, that is older than
 --max-age or reaches outside --scope. Each item is re-read; if its fingerprint changed or it became
 protected it is skipped with the reason. A 404 counts as already gone. A failure is recorded and the run
-goes on. Every outcome is appended to the journal as it happens; a second run with the same journal
-skips what is done. Without --yes the same path runs with deletion switched off.
+goes on. The journal (janitor/journal.py) is locked for the run and written ahead: an intent before each
+write request, the outcome after it; a second run with the same journal skips what is done. Without --yes
+the same path runs with deletion switched off.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import threading
 import time
 from collections import Counter
@@ -19,19 +18,20 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from janitor.access import gate_projects
 from janitor.errors import ApiError, AuthError, NotFound, SafetyRefusal, Unreachable, UsageError
 from janitor.gitlab_api import GitLabAPI
-from janitor.model import PlanItem, format_time
+from janitor.journal import DELETED, GONE, SKIPPED, Journal, JournalError
+from janitor.journal import FAILED as FAILED  # re-exported: commands reads the statuses from apply
+from janitor.model import PlanItem
 from janitor.plan_file import LoadedPlan
 from janitor.policy.model import path_covers
 from janitor.resources import KINDS
 from janitor.resources.base import RecheckFailed
 
-DELETED, GONE, SKIPPED, FAILED, WOULD_DELETE = "deleted", "gone", "skipped", "failed", "would delete"
-FINAL = {DELETED, GONE, SKIPPED}
+WOULD_DELETE = "would delete"
 
 
 @dataclass(frozen=True)
@@ -119,62 +119,12 @@ def verify(plan: LoadedPlan, gitlab_url: str, options: ApplyOptions, now: dateti
         raise UsageError(f"The plan has resource kinds this janitor does not know: {', '.join(unknown)}.")
 
 
-class Journal:
-    """JSON lines: a header naming the plan's digest, then one line per finished item, fsynced."""
-
-    def __init__(self, path: Path, digest: str) -> None:
-        self.path = path
-        self.done: dict[str, str] = {}
-        self._lock = threading.Lock()
-        if path.exists():
-            self._load(digest)
-        self._handle: IO[str] = open(path, "a", encoding="utf-8")  # noqa: SIM115 (closed in close())
-        if path.stat().st_size == 0:
-            self._write({"journal": "gitlab-janitor", "plan_digest": digest})
-
-    def _load(self, digest: str) -> None:
-        with open(self.path, encoding="utf-8") as handle:
-            lines = handle.read().splitlines()
-        records = []
-        for number, line in enumerate(lines, start=1):
-            try:
-                records.append(json.loads(line))
-            except ValueError:
-                if number == len(lines):
-                    continue  # the run was killed mid-line: that item was not recorded, so it is re-checked
-                raise UsageError(f"{self.path}:{number} is not a journal line.") from None
-        if records and records[0].get("plan_digest") != digest:
-            raise SafetyRefusal(
-                f"The journal {self.path} belongs to another plan ({records[0].get('plan_digest')}).",
-                "Use a new --journal for a new plan.",
-            )
-        for record in records[1:]:
-            if record.get("status") in FINAL:
-                self.done[record["item"]] = record["status"]
-        if lines and not lines[-1].endswith("}"):
-            with open(self.path, "a", encoding="utf-8") as handle:
-                handle.write("\n")
-
-    def _write(self, record: dict[str, Any]) -> None:
-        with self._lock:
-            self._handle.write(json.dumps(record, sort_keys=True) + "\n")
-            self._handle.flush()
-            os.fsync(self._handle.fileno())
-
-    def record(self, outcome: Outcome) -> None:
-        self._write({"item": outcome.item.id, "status": outcome.status, "reason": outcome.reason,
-                     "at": format_time(datetime.now(timezone.utc))})
-
-    def close(self) -> None:
-        self._handle.close()
-
-
 def apply_plan(plan: LoadedPlan, api: GitLabAPI, options: ApplyOptions,
                on_outcome: Callable[[Outcome], None] = lambda o: None) -> ApplySummary:
     verify(plan, api.connection.url, options, datetime.now(timezone.utc))
     token_info = api.check_token(needs_write=options.yes)
     summary = ApplySummary(dry_run=not options.yes)
-    journal = Journal(options.journal, plan.digest) if (options.yes and options.journal) else None
+    journal = Journal.open(options.journal, plan.digest, plan.items) if (options.yes and options.journal) else None
     todo = [i for i in plan.items if not (journal and i.id in journal.done)]
     summary.resumed = len(plan.items) - len(todo)
     cache: dict[Any, Any] = {}
@@ -185,15 +135,12 @@ def apply_plan(plan: LoadedPlan, api: GitLabAPI, options: ApplyOptions,
         if fatal:
             return
         try:
-            outcome = _carry_out(api, item, cache, options.yes)
-        except (Unreachable, AuthError) as exc:
-            if isinstance(exc, AuthError) and exc.missing_role:
-                outcome = Outcome(item, FAILED, f"{exc.message} {exc.hint or ''}".strip())
-            else:
-                fatal.append(exc)
-                return
-        if journal:
-            journal.record(outcome)
+            outcome = _outcome(api, item, cache, options.yes, journal)
+            if journal:
+                journal.record(item, outcome.status, outcome.reason)
+        except (Unreachable, AuthError, JournalError) as exc:  # JournalError: no further request may go out
+            fatal.append(exc)
+            return
         with lock:
             summary.outcomes.append(outcome)
             on_outcome(outcome)
@@ -220,7 +167,27 @@ def apply_plan(plan: LoadedPlan, api: GitLabAPI, options: ApplyOptions,
     return summary
 
 
-def _carry_out(api: GitLabAPI, item: PlanItem, cache: dict[Any, Any], really: bool) -> Outcome:
+def _outcome(api: GitLabAPI, item: PlanItem, cache: dict[Any, Any], really: bool,
+             journal: Journal | None) -> Outcome:
+    try:
+        outcome = _carry_out(api, item, cache, really, journal.intend if journal else _no_journal)
+    except AuthError as exc:
+        if not exc.missing_role:
+            raise
+        return Outcome(item, FAILED, f"{exc.message} {exc.hint or ''}".strip())
+    if journal and item.id in journal.pending and outcome.status == GONE:
+        return Outcome(item, GONE, "already gone: the interrupted run's request went through")
+    return outcome
+
+
+def _no_journal(item: PlanItem) -> None:
+    """Without --yes nothing is written, so there is nothing to journal."""
+
+
+def _carry_out(api: GitLabAPI, item: PlanItem, cache: dict[Any, Any], really: bool,
+               before_write: Callable[[PlanItem], None]) -> Outcome:
+    """Re-check the item, then (if `really`) call `before_write` and carry it out. `before_write` writes the
+    journal's intent line; when it raises, the write request is not sent."""
     kind = KINDS[item.resource]
     try:
         kind.recheck(api, item, cache)
@@ -235,6 +202,7 @@ def _carry_out(api: GitLabAPI, item: PlanItem, cache: dict[Any, Any], really: bo
     if not really:
         return Outcome(item, WOULD_DELETE, item.reason)
     for attempt in range(3):
+        before_write(item)
         try:
             kind.execute(api, item)
             return Outcome(item, DELETED, item.reason)

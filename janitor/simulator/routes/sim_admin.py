@@ -1,6 +1,6 @@
-"""Simulator-only admin endpoints under /api/v4/-/sim/ (GitLab has no such paths), for benchmarks:
-request counts, the minimum number of requests a job-artifacts collect needs, and switches for latency
-and rate limits, so one simulator process can serve several measured runs.
+"""Simulator-only admin endpoints under /api/v4/-/sim/ (GitLab has no such paths), for benchmarks and tests:
+request counts, write counts per path, the minimum number of requests a job-artifacts collect needs, and
+switches for latency and rate limits, so one simulator process can serve several measured runs.
 
 Routes only see the instance, so whoever starts a `Simulator` calls `attach(simulator)` to enable them;
 without it they answer 404 like any unknown path. Requests to these paths are left out of every count.
@@ -93,6 +93,17 @@ def stats(ctx: Context) -> Response:
     body["rate_limit"] = None if limiter is None else {"per_minute": limiter.per_minute,
                                                         "jobs_per_minute": limiter.jobs_per_minute}
     return Response(body=body)
+
+
+@route("GET", "/-/sim/writes")
+def writes(ctx: Context) -> Response:
+    """How many write requests each `METHOD path` received: what shows, from another process, that no object
+    got two DELETEs (two applies of one plan, a killed apply resumed)."""
+    simulator = _simulator(ctx)
+    with simulator._requests_lock:
+        counts = Counter(f"{r.method} {r.path}" for r in simulator.requests
+                         if r.method != "GET" and not r.path.startswith(ADMIN_PREFIX))
+    return Response(body=dict(sorted(counts.items())))
 
 
 @route("GET", "/-/sim/minimum")
