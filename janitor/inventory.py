@@ -93,11 +93,15 @@ class Inventory:
     meta: Json
     digest: str
     merge_requests: dict[int, list[Json]] = field(default_factory=dict)
+    # by `source_project_id`, for MRs whose source is another project than their target (a fork's)
+    merge_requests_from: dict[int, list[Json]] = field(default_factory=dict)
 
     def projects(self) -> Iterator[Json]:
-        """Each project entry, with `_mrs` attached, one at a time."""
+        """Each project entry, one at a time, with `_mrs` (the MRs it is the target of) and `_sourceMrs`
+        (the MRs into other projects whose source branch lives in it: a fork's into its upstream)."""
         for entry in _iter_entries(self.directory / PROJECTS):
             entry["_mrs"] = self.merge_requests.get(int(entry.get("id", 0)), [])
+            entry["_sourceMrs"] = self.merge_requests_from.get(int(entry.get("id", 0)), [])
             yield entry
 
 
@@ -117,16 +121,21 @@ def read_inventory(directory: str | Path) -> Inventory:
                 for chunk in iter(lambda h=handle: h.read(1 << 20), b""):  # type: ignore[misc]
                     digest.update(chunk)
     mrs: dict[int, list[Json]] = defaultdict(list)
+    from_forks: dict[int, list[Json]] = defaultdict(list)
     if (base / MERGE_REQUESTS).is_file():
         for mr in _iter_entries(base / MERGE_REQUESTS):
             if "project_id" in mr:
                 mrs[int(mr["project_id"])].append(mr)
+                source = mr.get("source_project_id")
+                if isinstance(source, int) and source != mr["project_id"]:
+                    from_forks[int(source)].append(mr)
     return Inventory(
         directory=base,
         timestamp=str(head.get("timestamp") or ""),
         meta=dict(head.get("janitor") or {}),
         digest="sha256:" + digest.hexdigest(),
         merge_requests=dict(mrs),
+        merge_requests_from=dict(from_forks),
     )
 
 

@@ -55,6 +55,7 @@ def merge_inventories(directories: list[Path], out: Path) -> tuple[int, int]:
 def _projects_without_mrs(inventory: Inventory):  # type: ignore[no-untyped-def]
     for project in inventory.projects():
         project.pop("_mrs", None)
+        project.pop("_sourceMrs", None)
         yield project
 
 

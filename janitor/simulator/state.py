@@ -146,6 +146,8 @@ class Project:
     commit_count: int
     default_branch: str = "main"
     job_artifacts_size: int = 0
+    # the upstream's id when this project is a fork (GET /projects/:id `forked_from_project`)
+    forked_from_id: int | None = None
     pipelines: list[Pipeline] = field(default_factory=list)  # ascending id
     jobs: list[Job] = field(default_factory=list)  # ascending id
     # Room for later resource families: "branches", "tags", "releases", ... -> their records.
@@ -173,6 +175,7 @@ class Instance:
     lock: threading.RLock = field(default_factory=threading.RLock)
     groups_by_path: dict[str, Group] = field(default_factory=dict)
     projects_by_path: dict[str, Project] = field(default_factory=dict)
+    forks: dict[int, list[int]] = field(default_factory=dict)  # upstream id -> its forks' ids
 
     def add_group(self, group: Group) -> None:
         self.groups[group.id] = group
@@ -181,6 +184,8 @@ class Instance:
     def add_project(self, project: Project) -> None:
         self.projects[project.id] = project
         self.projects_by_path[project.path_with_namespace] = project
+        if project.forked_from_id is not None:
+            self.forks.setdefault(project.forked_from_id, []).append(project.id)
 
     def add_pipeline(self, project: Project, pipeline: Pipeline) -> None:
         project.pipelines.append(pipeline)
