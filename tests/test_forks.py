@@ -101,3 +101,22 @@ def test_a_fork_whose_upstream_mrs_cannot_be_read_keeps_every_branch(
     assert not {i for i in planned(plan) if i[0] == fork}
     reason = kept_reasons(tmp_path, fork)["branch feature/maybe"]
     assert reason.startswith("a fork whose merge requests into its upstream are unknown: the upstream project 1")
+
+
+def test_an_inventory_whose_merge_requests_file_holds_the_forks_mr_protects_the_forks_branch(
+        run, env, instance: Instance, tmp_path: Path) -> None:
+    """Other tooling's inventory has no `_forkMrs`: the upstream's MR in merge_requests.json, whose
+    source_project_id is the fork, is what protects the fork's branch."""
+    _, fork = with_fork(instance, "feature/listed")
+    mr = open_fork_mr(instance, instance.projects[fork], "feature/listed")
+    collect_and_plan(run, env, tmp_path, GREEDY)
+    inventory = tmp_path / "inv" / "projects.json"
+    data = json.loads(inventory.read_text())
+    assert data["entries"][str(fork)].pop("_forkMrs")
+    inventory.write_text(json.dumps(data))
+    assert mr.id in {int(k) for k in json.loads((tmp_path / "inv" / "merge_requests.json").read_text())["entries"]}
+    replanned = run(["plan", "--policy", tmp_path / "policy.yml", "--inventory", tmp_path / "inv",
+                     "--out", tmp_path / "again.json"], env)
+    assert replanned.code == 0, replanned.err
+    items = planned(json.loads((tmp_path / "again.json").read_text()))
+    assert (fork, "feature/listed") not in items and (1, "feature/listed") in items

@@ -220,7 +220,7 @@ def protected(instance: Instance, policy: dict[str, Any]) -> tuple[dict[Key, str
                 found[("pipelines", p.id, pipeline.id)] = "unfinished, newest or latest successful"
         for job in p.jobs:
             pipeline = job.pipeline
-            if (not job.finished or job.finished_at is None or pipeline.status not in FINISHED_STATUSES
+            if (not job.finished or pipeline.status not in FINISHED_STATUSES
                     or pipeline.id == success.get(pipeline.ref)):
                 found[("job_artifacts", p.id, job.id)] = "unfinished or latest successful pipeline's"
         for registry in repositories(p):

@@ -75,7 +75,8 @@ def open_mr_sources(project_id: Any, own: Iterable[Json], elsewhere: Iterable[Js
     whose `source_project_id` is this project."""
     found: dict[str, str] = {}
     for mr in own:
-        if mr.get("state", "opened") == "opened" and mr.get("source_project_id", project_id) == project_id:
+        # an MR that does not say where its source is (other tooling's inventory) counts as ours
+        if mr.get("state", "opened") == "opened" and mr.get("source_project_id") in (None, project_id):
             found.setdefault(str(mr.get("source_branch")), OWN_MR)
     for mr in elsewhere:
         if mr.get("state", "opened") == "opened" and mr.get("source_project_id") == project_id:
@@ -106,7 +107,7 @@ class Branches(ResourceKind):
     inventory_keys = ("_branches",)
     needs_merge_requests = True
     protections = ("the default branch", "protected branches (flag and rules, wildcards included)",
-                   "source branches of open merge requests")
+                   "source branches of open merge requests (a fork's into its upstream included)")
 
     def collect(self, api: GitLabAPI, project: Json, ctx: CollectContext) -> Json:
         found: Json = {}
