@@ -201,6 +201,7 @@ def _collect_project(api: GitLabAPI, project: Json, kinds: list[ResourceKind], c
             entry.update(kind.collect(api, entry, contexts[kind.name]))
         if any(k.needs_merge_requests for k in kinds):
             mrs = list(api.list(MERGE_REQUESTS, {"state": "opened"}, project=project["id"]))
+            entry.update(_fork_merge_requests(api, project))
     except (Unreachable, AuthError) as exc:
         if isinstance(exc, AuthError) and exc.missing_role:
             entry[INCOMPLETE] = exc.message  # a role this project does not grant: the rest may still work
@@ -211,3 +212,24 @@ def _collect_project(api: GitLabAPI, project: Json, kinds: list[ResourceKind], c
     except ApiError as exc:
         entry[INCOMPLETE] = exc.message
     return entry, mrs
+
+
+def _fork_merge_requests(api: GitLabAPI, project: Json) -> Json:
+    """A fork's open MRs into its upstream, which GitLab lists on the upstream, not on the fork
+    (doc/api/merge_requests.md: a fork's MR has the upstream as `project_id`, the fork as
+    `source_project_id`). `_forkMrs` holds them; `_forkMrsUnknown` says why they could not be read, and
+    then the fork's branches are all kept (any of them could be an MR's source)."""
+    upstream = (project.get("forked_from_project") or {}).get("id")
+    if upstream is None:
+        return {}
+    # `source_project_id` filters on the server (lib/api/helpers/merge_requests_helpers.rb); rows are
+    # checked again here, since a GitLab without that filter answers with every open MR.
+    try:
+        rows = api.list(MERGE_REQUESTS, {"state": "opened", "source_project_id": project["id"]}, project=upstream)
+        mine = [mr for mr in rows if mr.get("source_project_id") == project["id"]]
+    except (NotFound, AuthError) as exc:
+        if isinstance(exc, AuthError) and not exc.missing_role:
+            raise  # the token itself is wrong: stop, as everywhere else
+        return {"_forkMrsUnknown": f"the upstream project {upstream}'s merge requests could not be read "
+                                   f"({exc.message})"}
+    return {"_forkMrs": mine}

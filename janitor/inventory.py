@@ -138,15 +138,20 @@ class Inventory:
     meta: Json
     digest: str
     merge_requests: dict[int, list[Json]] = field(default_factory=dict)
+    # by `source_project_id`, for MRs whose source is another project than their target (a fork's)
+    merge_requests_from: dict[int, list[Json]] = field(default_factory=dict)
 
     def projects(self) -> Iterator[Json]:
         """Each project entry, one at a time, checked against its declared shape (inventory_check) before
-        anyone reads it, with `_mrs` attached. A bad entry raises InventoryError naming its place."""
+        anyone reads it, with `_mrs` (the MRs it is the target of) and `_sourceMrs` (the MRs into other
+        projects whose source branch lives in it: a fork's into its upstream) attached.
+        A bad entry raises InventoryError naming its place."""
         path = self.directory / PROJECTS
         seen: set[int] = set()
         for key, entry in _iter_entries(path):
             _check_entry(path, key, entry, PROJECT_ENTRY, seen)
             entry["_mrs"] = self.merge_requests.get(entry["id"], [])
+            entry["_sourceMrs"] = self.merge_requests_from.get(entry["id"], [])
             yield entry
 
 
@@ -167,18 +172,23 @@ def read_inventory(directory: str | Path) -> Inventory:
                 with open(base / name, "rb") as handle:
                     for chunk in iter(lambda h=handle: h.read(1 << 20), b""):  # type: ignore[misc]
                         digest.update(chunk)
+    from_forks: dict[int, list[Json]] = defaultdict(list)
     if (base / MERGE_REQUESTS).is_file():
         seen: set[int] = set()
         _read_head(base / MERGE_REQUESTS)
         for key, mr in _iter_entries(base / MERGE_REQUESTS):
             _check_entry(base / MERGE_REQUESTS, key, mr, MERGE_REQUEST, seen)
             mrs[mr["project_id"]].append(mr)
+            source = mr.get("source_project_id")
+            if source is not None and source != mr["project_id"]:
+                from_forks[source].append(mr)
     return Inventory(
         directory=base,
         timestamp=str(head.get("timestamp") or ""),
         meta=dict(head.get("janitor") or {}),
         digest="sha256:" + digest.hexdigest(),
         merge_requests=dict(mrs),
+        merge_requests_from=dict(from_forks),
     )
 
 

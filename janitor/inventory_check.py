@@ -245,32 +245,77 @@ JOB = obj({"id": req(positive_id), "name": opt(text), "status": opt(text), "ref"
            "pipeline": opt(JOB_PIPELINE)})
 PIPELINE = obj({"id": req(positive_id), "ref": opt(text), "status": opt(text), "updated_at": opt(iso_time)})
 
+MERGE_REQUEST = obj({"id": req(positive_id), "project_id": req(positive_id), "source_project_id": opt(positive_id),
+                     "source_branch": req(text), "target_branch": opt(text), "state": opt(text)})
+
+
+
+def one_of(*allowed: str) -> Check:
+    def check(value: Any) -> None:
+        if value not in allowed or type(value) is not str:
+            raise ShapeError(f"expected one of {', '.join(map(repr, allowed))}, not {show(value)}")
+
+    return check
+
+
+def either(*checks: Check) -> Check:
+    """The first check's error when none passes (the shape collect writes today comes first)."""
+    def check(value: Any) -> None:
+        first: ShapeError | None = None
+        for each in checks:
+            try:
+                each(value)
+                return
+            except ShapeError as exc:
+                first = first or exc
+        assert first is not None
+        raise first
+
+    return check
+
+
+# What a project's protection read came to when it gave no rows (resources/protections.py): "403" the
+# token may not read them, "404" the feature is absent. Only these keys may then be null.
+PROTECTION_READ = one_of("403", "404")
+PROTECTED_ENVIRONMENT = either(obj({"name": req(text)}), text)  # objects today; plain names before
+
 # One row per inventory key. `opt` keys may be null where null means "unknown" and the kind then keeps
 # things (no rules read, no releases known); `present` keys must be lists, since a null would read as
 # "there are none" and so unprotect things.
-PROJECT_ENTRY = obj({
+_PROJECT_FIELDS = obj({
     "id": req(positive_id),
     "path_with_namespace": req(text),
     "default_branch": opt(text),
     "archived": opt(flag),
     "_branches": present(list_of(BRANCH, unique="name")),
     "_tags": present(list_of(GIT_TAG, unique="name")),
-    "_protectedBranches": present(list_of(PROTECTED_REF, unique="name")),
+    "_protectedBranches": opt(list_of(PROTECTED_REF, unique="name")),  # null: see project_entry
     "_protectedTags": opt(list_of(PROTECTED_REF, unique="name")),
     "_releases": opt(list_of(RELEASE)),
     "_containers": present(list_of(CONTAINER, unique="id")),
     "_packages": present(list_of(PACKAGE, unique="id")),
     "_packageProtectionRules": opt(list_of(PACKAGE_PROTECTION_RULE)),
     "_environments": present(list_of(ENVIRONMENT, unique="id")),
-    "_protectedEnvironments": opt(list_of(text)),
+    "_protectedEnvironments": opt(list_of(PROTECTED_ENVIRONMENT)),
+    "_protectionReads": opt(map_of(PROTECTION_READ)),
+    "forked_from_project": opt(obj({"id": req(positive_id)})),
+    "_forkMrs": opt(list_of(MERGE_REQUEST)),
+    "_forkMrsUnknown": opt(text),
     "_jobs": present(list_of(JOB, unique="id")),
     "_pipelines": present(list_of(PIPELINE, unique="id")),
     "_newestPipelines": present(map_of(positive_id)),
     "_newestSuccessfulPipelines": present(map_of(positive_id)),
 })
 
-MERGE_REQUEST = obj({"id": req(positive_id), "project_id": req(positive_id), "source_project_id": opt(positive_id),
-                     "source_branch": req(text), "target_branch": opt(text), "state": opt(text)})
+
+def PROJECT_ENTRY(value: Any) -> None:
+    """A project entry. `_protectedBranches` null reads as "no rules" unless `_protectionReads` says why
+    it is null (403 or 404), so a bare null is refused: it would unprotect every branch a rule covers."""
+    _PROJECT_FIELDS(value)
+    reads = value.get("_protectionReads") or {}
+    if "_protectedBranches" in value and value["_protectedBranches"] is None and "_protectedBranches" not in reads:
+        raise ShapeError("must not be null unless _protectionReads says why (403 or 404)").inside(
+            "_protectedBranches")
 
 # The file's own head: when the inventory was taken, and (ours only) the facts collect recorded.
 INVENTORY_META = obj({"gitlab_url": opt(text), "complete": opt(flag), "shard": opt(text),

@@ -72,6 +72,7 @@ def merge_inventories(directories: list[Path], out: Path,
 def _projects_without_mrs(inventory: Inventory):  # type: ignore[no-untyped-def]
     for project in inventory.projects():
         project.pop("_mrs", None)
+        project.pop("_sourceMrs", None)
         yield project
 
 

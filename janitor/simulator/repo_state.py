@@ -59,6 +59,12 @@ class MergeRequest:
     sha: str
     created_at: int
     updated_at: int
+    # the fork the source branch lives in; None: the MR's own (target) project
+    source_project_id: int | None = None
+
+    @property
+    def source_project(self) -> int:
+        return self.project_id if self.source_project_id is None else self.source_project_id
 
 
 @dataclass(slots=True, eq=False)

@@ -162,6 +162,8 @@ class Project:
     commit_count: int
     default_branch: str = "main"
     job_artifacts_size: int = 0
+    # the upstream's id when this project is a fork (GET /projects/:id `forked_from_project`)
+    forked_from_id: int | None = None
     pipelines: list[Pipeline] = field(default_factory=list)  # ascending id
     jobs: list[Job] = field(default_factory=list)  # ascending id
     # Room for later resource families: "branches", "tags", "releases", ... -> their records.
@@ -196,6 +198,7 @@ class Instance:
     # Admin Mode (doc/administration/settings/sign_in_restrictions.md): an administrator's token acts as
     # an administrator only with the admin_mode scope.
     admin_mode: bool = False
+    forks: dict[int, list[int]] = field(default_factory=dict)  # upstream id -> its forks' ids
 
     def add_group(self, group: Group) -> None:
         self.groups[group.id] = group
@@ -204,6 +207,8 @@ class Instance:
     def add_project(self, project: Project) -> None:
         self.projects[project.id] = project
         self.projects_by_path[project.path_with_namespace] = project
+        if project.forked_from_id is not None:
+            self.forks.setdefault(project.forked_from_id, []).append(project.id)
 
     def add_pipeline(self, project: Project, pipeline: Pipeline) -> None:
         project.pipelines.append(pipeline)

@@ -40,7 +40,7 @@ def render_merge_request(mr: MergeRequest, project: Project, ctx: Context) -> di
         "created_at": iso(mr.created_at), "updated_at": iso(mr.updated_at),
         "target_branch": mr.target_branch, "source_branch": mr.source_branch, "upvotes": 0, "downvotes": 0,
         "author": _user(ctx), "assignee": _user(ctx), "assignees": [_user(ctx)], "reviewers": [_user(ctx)],
-        "source_project_id": mr.project_id, "target_project_id": mr.project_id, "labels": [],
+        "source_project_id": mr.source_project, "target_project_id": mr.project_id, "labels": [],
         "draft": mr.title.startswith("Draft:"), "work_in_progress": mr.title.startswith("Draft:"),
         "milestone": _milestone(project, ctx), "merge_when_pipeline_succeeds": False,
         "merge_status": "can_be_merged", "detailed_merge_status": "mergeable" if mr.state == "opened" else "not_open",
@@ -68,6 +68,13 @@ def list_merge_requests(ctx: Context) -> Listing:
         wanted = ctx.arg(name)
         if wanted:
             rows = [mr for mr in rows if getattr(mr, name) == wanted]
+    # `source_project_id` (integer): lib/api/helpers/merge_requests_helpers.rb merge_requests_base_params;
+    # a fork's MRs into its upstream are listed on the upstream, this picks the fork's.
+    source = ctx.arg("source_project_id")
+    if source is not None:
+        if not source.isdigit():
+            raise ApiError(400, {"error": "source_project_id is invalid"})
+        rows = [mr for mr in rows if mr.source_project == int(source)]
     # default order: created_at desc (merge_requests.md)
     rows = sorted(rows, key=lambda mr: (mr.created_at, mr.id), reverse=(ctx.arg("sort") or "desc") == "desc")
     return Listing(rows, lambda mr: render_merge_request(mr, project, ctx))

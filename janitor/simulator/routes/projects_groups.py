@@ -99,6 +99,13 @@ def render_project(project: Project, ctx: Context, statistics: bool = False, sim
     data.update(_PROJECT_SETTINGS)
     if simple:
         return {key: data[key] for key in _SIMPLE_FIELDS}
+    data["forks_count"] = len(ctx.instance.forks.get(project.id, ()))
+    upstream = ctx.instance.projects.get(project.forked_from_id) if project.forked_from_id else None
+    if upstream is not None:
+        # doc/api/projects.md: a fork's answer carries `forked_from_project`, the upstream as a basic
+        # project (lib/api/entities/project.rb BasicProjectDetails); a non-fork's has no such key.
+        data["forked_from_project"] = {**render_project(upstream, ctx, simple=True),
+                                       "forks_count": len(ctx.instance.forks.get(upstream.id, ()))}
     if statistics:
         data["statistics"] = render_statistics(project)
     return data
