@@ -285,6 +285,9 @@ def _refuse_odd(path: Path, info: os.stat_result) -> None:
     if stat.S_ISLNK(info.st_mode):
         raise SafetyRefusal(f"The journal {path} is a symbolic link; apply does not follow links for the file "
                             "it records deletions in. Nothing was deleted.", "Pass the real path with --journal.")
+    if stat.S_ISDIR(info.st_mode):  # a wrong argument, not an attack: bad input (exit 1)
+        raise JournalError(f"{path}: Is a directory, and the journal is a file. Nothing was deleted.",
+                           "Pass --journal a path to give a file name (it is created if missing).")
     if not stat.S_ISREG(info.st_mode):
         raise SafetyRefusal(f"The journal {path} is not a regular file. Nothing was deleted.",
                             "Pass --journal the path of a file (it is created if missing).")

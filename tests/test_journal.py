@@ -98,7 +98,12 @@ def test_a_symlinked_journal_is_not_followed(run, env, sim: Simulator, planned: 
 
 def test_a_directory_as_journal_is_refused(run, env, sim: Simulator, planned: Path, tmp_path: Path) -> None:
     result = run(["apply", planned, "--yes", "--journal", tmp_path], env)
-    assert result.code == 3 and "is not a regular file" in result.err
+    assert result.code == 1 and "is a directory" in result.err  # a wrong argument: bad input
+    assert non_get(sim) == []
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    result = run(["apply", planned, "--yes", "--journal", fifo], env)
+    assert result.code == 3 and "is not a regular file" in result.err  # not a file we would write into
     assert non_get(sim) == []
 
 
