@@ -11,6 +11,7 @@ compiled to plain functions and cost nothing on the success path beyond the type
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -259,17 +260,24 @@ def one_of(*allowed: str) -> Check:
 
 
 def either(*checks: Check) -> Check:
-    """The first check's error when none passes (the shape collect writes today comes first)."""
+    """Passes when one check passes. A value of none of the shapes is told what each would accept
+    ("expected an object or a string, not 1"); a value that fits one shape but is wrong inside it gets that
+    shape's own error, which names the place."""
     def check(value: Any) -> None:
-        first: ShapeError | None = None
+        errors: list[ShapeError] = []
         for each in checks:
             try:
                 each(value)
                 return
             except ShapeError as exc:
-                first = first or exc
-        assert first is not None
-        raise first
+                errors.append(exc)
+        inner = [e for e in errors if e.where]
+        if inner:
+            raise inner[0]
+        wanted = [m.group(1) for e in errors if (m := re.fullmatch(r"expected (.+), not .*", e.problem, re.S))]
+        if len(wanted) == len(errors):
+            raise ShapeError(f"expected {' or '.join(wanted)}, not {show(value)}")
+        raise errors[0]
 
     return check
 

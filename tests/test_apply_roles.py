@@ -109,8 +109,10 @@ def test_a_reporter_token_is_refused_before_any_write(
     assert "needs Maintainer, the token has Reporter" in result.err
     assert non_get(sim) == []
     assert _branches_left(instance, items) == sum(1 for i in items if i["resource"] == "branches")
-    assert not (tmp_path / "reporter.journal").exists() or len(
-        (tmp_path / "reporter.journal").read_text().splitlines()) <= 1
+    journal = tmp_path / "reporter.journal"
+    # the header and the run's "started" line at most: no item was recorded as done, failed or skipped
+    lines = journal.read_text().splitlines() if journal.exists() else []
+    assert not [line for line in lines if '"item"' in line], lines
 
 
 def test_roles_come_from_groups_shares_and_nowhere_else(
@@ -175,6 +177,7 @@ def test_the_gate_reads_each_project_once(run: Any, env: dict[str, str], sim: Si
     assert sorted(r.path for r in members) == sorted(f"/projects/{p}/members/all/3" for p in projects)
     assert sum(1 for r in sim.requests if r.path == "/user") == 1
     journal = [json.loads(line) for line in (tmp_path / "developer.journal").read_text().splitlines()[1:]]
+    journal = [r for r in journal if "status" in r]  # outcomes: run markers and intents are other lines
     assert {r["status"] for r in journal} == {"deleted"}  # skips are not journaled: a better token resumes them
 
 
@@ -245,7 +248,7 @@ def test_apply_writes_exactly_what_the_role_allows(
             assert non_get(sim) == []
             return
         assert code == 0, err
-    done = {json.loads(line)["item"] for line in journal.read_text().splitlines()[1:]}
+    done = {r["item"] for r in map(json.loads, journal.read_text().splitlines()[1:]) if "item" in r}
     assert done == writable
     # every other item was skipped for its role (a re-check may skip a writable one too: that is journaled)
     role_skips = [line for line in err.splitlines()

@@ -12,10 +12,14 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from engine_helpers import collect_and_plan, non_get
 
 from janitor.errors import NotFound
 from janitor.gitlab_api import Connection, GitLabAPI
+from janitor.model import PlanItem
+from janitor.resources import KINDS
+from janitor.resources.base import RecheckFailed
 from janitor.resources.packages import PROTECTION_RULES
 from janitor.resources.protections import PROTECTION_READS, FeatureMissing, Unreadable, read_protections
 from janitor.simulator import TOKENS, Instance, Simulator
@@ -83,10 +87,17 @@ def test_apply_re_check_keeps_packages_whose_rules_it_cannot_read(run, env, sim:
     assert plan["items"]
     before = {p.id for project in instance.projects.values() for p in packages(project)}
     sim.requests.clear()
+    # A Developer may not delete packages (Maintainer): apply's role gate stops it before any re-check ...
     result = run(["apply", tmp_path / "plan.json", "--yes"], developer(env))
-    assert "package protection rules could not be read (403)" in result.err
+    assert result.code == 3 and "needs Maintainer, the token has Developer" in result.err
     assert not [r for r in non_get(sim) if "/packages/" in r], "no DELETE was sent"
     assert before == {p.id for project in instance.projects.values() for p in packages(project)}
+    # ... and the re-check itself fails closed for a token that cannot read the rules (a role lowered
+    # between the gate and the item): the item is kept with the reason, whatever the rules would say.
+    api = GitLabAPI(Connection(sim.url, TOKENS["developer"], max_retries=0))
+    item = PlanItem.from_json(plan["items"][0])
+    with pytest.raises(RecheckFailed, match=r"package protection rules could not be read \(403\)"):
+        KINDS["packages"].recheck(api, item, {})
 
 
 # -- environments -----------------------------------------------------------------------------------
