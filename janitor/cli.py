@@ -247,6 +247,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"seconds added to each request, 0 to {MAX_LATENCY_S:g} (default 0)")
     p.add_argument("--now", help="ISO-8601 time the generated data is relative to (default: now); jobs that "
                    "each start a simulator pass the same value so they see the same instance")
+    p.add_argument("--gitlab-version", metavar="X.Y", default=None,
+                   help="answer as this older GitLab release would (missing routes, no keyset pagination where "
+                        "it did not exist yet), e.g. 16.0 (default: the newest behaviour)")
     return parser
 
 
