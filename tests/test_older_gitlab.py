@@ -18,9 +18,12 @@ from typing import Any
 
 import pytest
 from engine_helpers import ARTIFACTS_POLICY, Result
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from janitor.gitlab_api import Connection, GitLabAPI
 from janitor.inventory import INCOMPLETE
-from janitor.resources.job_artifacts import FINISHED
+from janitor.resources.job_artifacts import FINISHED, JOBS
 from janitor.resources.protections import FEATURE_MISSING, PROTECTION_READS
 from janitor.simulator import TOKENS, Instance, Simulator, generate
 from janitor.simulator.registry_records import package_rules, packages
@@ -161,3 +164,29 @@ def test_the_simulator_answers_as_the_release_asked_for(run: Run) -> None:
         assert json.loads(missing.value.response_body) == {"error": "404 Not Found"}
     bad = run(["simulator", "--gitlab-version", "sixteen"])
     assert bad.code == 1 and "--gitlab-version" in bad.err and "16.0" in bad.err
+
+
+_NEWEST: dict[int, list[int]] = {}
+
+
+def _every_projects_jobs(sim: Simulator) -> tuple[dict[int, list[int]], GitLabAPI]:
+    api = GitLabAPI(Connection(sim.url, TOKENS["admin"], max_retries=0))
+    return {pid: [int(job["id"]) for job in api.list(JOBS, {"scope[]": list(FINISHED)}, keyset="desc", project=pid)]
+            for pid in sim.instance.projects}, api
+
+
+@settings(max_examples=12, deadline=None)
+@given(release=st.tuples(st.integers(13, 18), st.integers(0, 11)), flag_off=st.booleans())
+def test_any_release_lists_the_same_jobs_in_the_same_order(release: tuple[int, int], flag_off: bool) -> None:
+    """Keyset or offset pages, 405 or 501: the rows, and their order (newest first), never depend on the
+    release; keyset is asked for at most once per endpoint when GitLab refuses it."""
+    if not _NEWEST:
+        with Simulator(generate(seed=5, scale="tiny")) as newest:
+            _NEWEST.update(_every_projects_jobs(newest)[0])
+    version = f"{release[0]}.{release[1]}"
+    with Simulator(generate(seed=5, scale="tiny"), gitlab_version=version,
+                   features_off=("jobs_keyset",) if flag_off else ()) as sim:
+        listed, api = _every_projects_jobs(sim)
+        refused = [r for r in _jobs_requests(sim) if r[0] and r[1] != 200]
+    assert listed == _NEWEST
+    assert len(refused) <= 1 and (JOBS in api.offset_only.templates()) == bool(refused)
