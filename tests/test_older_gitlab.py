@@ -190,3 +190,26 @@ def test_any_release_lists_the_same_jobs_in_the_same_order(release: tuple[int, i
         refused = [r for r in _jobs_requests(sim) if r[0] and r[1] != 200]
     assert listed == _NEWEST
     assert len(refused) <= 1 and (JOBS in api.offset_only.templates()) == bool(refused)
+
+
+def test_a_missing_route_is_told_apart_from_a_403_and_from_a_gone_project() -> None:
+    """Package protection rules: 16.0 has no such route (protects nothing); a role that cannot read them
+    (403, everything kept); a project that is gone (404 Project Not Found, an error like any other)."""
+    from janitor.errors import NotFound
+    from janitor.resources.packages import PROTECTION_RULES, RULES_WHAT
+    from janitor.resources.protections import FeatureMissing, Unreadable, read_protections
+
+    instance = generate(seed=3, scale="small")
+    project = next(p for p in instance.projects.values() if package_rules(p))
+    with Simulator(instance) as newest:
+        reporter = GitLabAPI(Connection(newest.url, TOKENS["reporter"], max_retries=0))
+        assert read_protections(reporter, PROTECTION_RULES, RULES_WHAT, project=project.id) == Unreadable(RULES_WHAT)
+        admin = GitLabAPI(Connection(newest.url, TOKENS["admin"], max_retries=0))
+        assert len(read_protections(admin, PROTECTION_RULES, RULES_WHAT, project=project.id)) >= 1  # type: ignore[arg-type]
+        with pytest.raises(NotFound) as gone:
+            read_protections(admin, PROTECTION_RULES, RULES_WHAT, project=999_999)
+        assert gone.value.missing == "Project"
+    with Simulator(generate(seed=3, scale="small"), gitlab_version="16.0") as old:
+        for token in ("reporter", "admin"):  # a route GitLab lacks is 404 whatever the role
+            api = GitLabAPI(Connection(old.url, TOKENS[token], max_retries=0))
+            assert read_protections(api, PROTECTION_RULES, RULES_WHAT, project=project.id) == FeatureMissing(RULES_WHAT)
