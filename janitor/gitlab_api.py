@@ -279,7 +279,10 @@ class GitLabAPI:
         except (requests.ConnectionError, requests.Timeout) as exc:
             raise Unreachable(
                 f"Could not reach GitLab at {self.connection.url} ({type(exc).__name__}) on {what}.",
-                "Check GITLAB_URL, the network path to the server and that it is up; retries were exhausted.",
+                "The server's TLS certificate is not trusted here: for a private CA set REQUESTS_CA_BUNDLE to a "
+                "PEM file of its certificates (docs/install.md)." if isinstance(exc, requests.exceptions.SSLError)
+                else "Check GITLAB_URL, the network path to the server (HTTPS_PROXY, NO_PROXY) and that it is up; "
+                     "retries were exhausted.",
             ) from None
 
     # -- verbs ----------------------------------------------------------------------------------
