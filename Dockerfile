@@ -23,11 +23,19 @@ RUN python3 -m venv /opt/build-venv \
 FROM ${BASE_IMAGE} AS runtime
 ARG VERSION=dev
 ARG REVISION=unknown
-ARG SOURCE_URL=""
+# The project's home; a mirror on a self-managed instance passes its own (.gitlab-ci.yml: $CI_PROJECT_URL).
+ARG SOURCE_URL=https://gitlab.com/gitlab-janitor/gitlab-janitor
+ARG DOCUMENTATION_URL=${SOURCE_URL}/-/blob/main/README.md
+# RFC 3339 build time; the pipeline passes $CI_PIPELINE_CREATED_AT (a fixed default keeps builds reproducible).
+ARG CREATED=1970-01-01T00:00:00Z
+# OCI image-spec annotations (github.com/opencontainers/image-spec, annotations.md)
 LABEL org.opencontainers.image.title="gitlab-janitor" \
       org.opencontainers.image.description="Policy-driven, dry-run-first clean-up of GitLab instances" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.created="${CREATED}" \
+      org.opencontainers.image.url="${SOURCE_URL}" \
+      org.opencontainers.image.documentation="${DOCUMENTATION_URL}" \
       org.opencontainers.image.source="${SOURCE_URL}" \
       org.opencontainers.image.licenses="MIT"
 # A fixed numeric user: runners and Kubernetes can check runAsNonRoot without reading /etc/passwd.

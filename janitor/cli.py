@@ -20,7 +20,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import NoReturn
 
-from janitor import __version__
+from janitor.distribution import VersionAction
 from janitor.errors import JanitorError
 from janitor.pacing import RATE_RANGE, parse_rate
 from janitor.policy.checks import scope_path
@@ -179,7 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
                      epilog="exit codes: 0 done, 1 bad input, usage or API failure, 2 apply finished but some items "
                             "failed, 3 refused by a safety check, 141 stdout closed early (as for a tool killed by "
                             "SIGPIPE)")
-    parser.add_argument("--version", action="version", version=f"gitlab-janitor {__version__}")
+    parser.add_argument("--version", action=VersionAction)
     parser.add_argument("--log-level", default=os.environ.get("JANITOR_LOG_LEVEL", "warning"),
                         choices=["debug", "info", "warning", "error"], help="log detail on stderr")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -247,6 +247,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"seconds added to each request, 0 to {MAX_LATENCY_S:g} (default 0)")
     p.add_argument("--now", help="ISO-8601 time the generated data is relative to (default: now); jobs that "
                    "each start a simulator pass the same value so they see the same instance")
+    p.add_argument("--gitlab-version", metavar="X.Y", default=None,
+                   help="answer as this older GitLab release would (missing routes, no keyset pagination where "
+                        "it did not exist yet), e.g. 16.0 (default: the newest behaviour)")
     return parser
 
 

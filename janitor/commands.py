@@ -171,5 +171,12 @@ def cmd_simulator(args: argparse.Namespace) -> int:
         now = parse_time(args.now) if args.now else None
     except ValueError:
         raise UsageError(f"--now {args.now!r} is not an ISO-8601 time such as 2026-01-15T12:00:00Z") from None
-    serve(generate(seed=args.seed, scale=args.scale, now=now), port=args.port, latency=args.latency)
+    from janitor.simulator.versions import Release
+
+    try:
+        release = str(Release.parse(args.gitlab_version)) if args.gitlab_version else None
+    except ValueError as exc:
+        raise UsageError(f"--gitlab-version: {exc}.", "Give a release as MAJOR.MINOR, for example 16.0.") from None
+    serve(generate(seed=args.seed, scale=args.scale, now=now), port=args.port, latency=args.latency,
+          gitlab_version=release)
     return 0

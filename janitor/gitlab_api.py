@@ -25,6 +25,7 @@ import gitlab.exceptions
 import requests
 
 from janitor import __version__
+from janitor.api_pagination import OffsetOnly, keyset_refused, offset_capped
 from janitor.errors import ApiError, AuthError, NotFound, SafetyRefusal, Unreachable, UsageError
 from janitor.pacing import Pacer
 from janitor.units import bounded_float, bounded_int
@@ -228,6 +229,7 @@ class GitLabAPI:
         self.requests = 0
         self.throttled = 0
         self.writes = 0
+        self.offset_only = OffsetOnly()  # endpoints without keyset pagination here (janitor.api_pagination)
 
     # -- plumbing -------------------------------------------------------------------------------
     def _client(self) -> gitlab.Gitlab:
@@ -277,7 +279,10 @@ class GitLabAPI:
         except (requests.ConnectionError, requests.Timeout) as exc:
             raise Unreachable(
                 f"Could not reach GitLab at {self.connection.url} ({type(exc).__name__}) on {what}.",
-                "Check GITLAB_URL, the network path to the server and that it is up; retries were exhausted.",
+                "The server's TLS certificate is not trusted here: for a private CA set REQUESTS_CA_BUNDLE to a "
+                "PEM file of its certificates (docs/install.md)." if isinstance(exc, requests.exceptions.SSLError)
+                else "Check GITLAB_URL, the network path to the server (HTTPS_PROXY, NO_PROXY) and that it is up; "
+                     "retries were exhausted.",
             ) from None
 
     # -- verbs ----------------------------------------------------------------------------------
@@ -291,9 +296,20 @@ class GitLabAPI:
         url = render_path(template, path)
         query: dict[str, Any] = dict(params or {})
         query["per_page"] = 100
-        if keyset:
-            query.update(pagination="keyset", order_by="id", sort=keyset)
-        rows = self._call(f"GET {url}", self._client().http_list, url, query, iterator=True)
+        rows = None
+        if keyset and template not in self.offset_only:
+            try:
+                rows = self._call(f"GET {url}", self._client().http_list, url,
+                                  {**query, "pagination": "keyset", "order_by": "id", "sort": keyset}, iterator=True)
+            except ApiError as exc:  # an older GitLab, or the endpoint's flag is off: offset pages instead
+                if not keyset_refused(exc.status, exc.message):
+                    raise
+                if self.offset_only.add(template):
+                    log.info("GitLab offers no keyset pagination for %s (%s): offset pages for this run", template,
+                             exc.status)
+        if rows is None:
+            order = {"order_by": "id", "sort": keyset} if keyset else {}  # the order keyset would have given
+            rows = self._call(f"GET {url}", self._client().http_list, url, {**query, **order}, iterator=True)
         # Later pages are fetched as the iteration goes (with the first page's retries); their errors are
         # translated around the whole iteration rather than row by row. The consumer's own exceptions are
         # raised outside this generator and never pass through here.
@@ -373,6 +389,9 @@ def translate_http_error(what: str, status: int | None, message: Any, body: byte
             "The token's user lacks the role for this: deleting needs Maintainer (Owner for some settings).",
             status=403,
         )
+    capped = offset_capped(what, status, text)
+    if capped is not None:
+        return capped
     if status == 429:
         return ApiError(
             f"{what}: still rate limited (429) after retries.",

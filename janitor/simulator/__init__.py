@@ -22,15 +22,17 @@ __all__ = [
 
 def serve(instance: Instance, port: int = 8080, latency: float = 0.0, *,
           error_rate: float = 0.0, rate_limit: int | None = None, jobs_rate_limit: int | None = None,
-          out: TextIO | None = None) -> None:
-    """Serve `instance` on 127.0.0.1:`port` until interrupted (Ctrl-C)."""
+          out: TextIO | None = None, gitlab_version: str | None = None) -> None:
+    """Serve `instance` on 127.0.0.1:`port` until interrupted (Ctrl-C); `gitlab_version` emulates that
+    older release (janitor.simulator.versions)."""
     stream = out or sys.stdout
-    simulator = Simulator(instance, latency=latency, port=port)
+    simulator = Simulator(instance, latency=latency, port=port, gitlab_version=gitlab_version)
     simulator.faults.error_rate = error_rate
     if rate_limit is not None or jobs_rate_limit is not None:
         simulator.rate_limit(rate_limit, jobs_rate_limit)
     jobs = len(instance.jobs)
-    print(f"GitLab simulator: {simulator.url}  ({len(instance.projects)} projects, {jobs} jobs)",
+    release = f", answering as GitLab {simulator.emulation.version}" if simulator.emulation.version else ""
+    print(f"GitLab simulator: {simulator.url}  ({len(instance.projects)} projects, {jobs} jobs{release})",
           file=stream)
     # These are fixed public test strings for the loopback simulator, not secrets.
     for name, value in TOKENS.items():

@@ -41,19 +41,21 @@ def _link(base: str, query: dict[str, list[str]], **changes: Any) -> str:
     return f"{base}?{urlencode([(k, v) for k, vs in params.items() for v in vs])}"
 
 
-def paginate(listing: Listing, query: dict[str, list[str]], base: str) -> Page:
-    """Cut one page out of `listing`; `base` is the absolute URL of the listing without a query."""
+def paginate(listing: Listing, query: dict[str, list[str]], base: str, offset_limit: int = OFFSET_LIMIT) -> Page:
+    """Cut one page out of `listing`; `base` is the absolute URL of the listing without a query.
+    `offset_limit` is the instance's "max offset allowed" (an administrator's setting)."""
     per_page = max(1, min(_int(query, "per_page", DEFAULT_PER_PAGE), MAX_PER_PAGE))
     if listing.keyset is not None:
         return _keyset_page(listing, query, base, per_page)
-    return _offset_page(listing, query, base, per_page)
+    return _offset_page(listing, query, base, per_page, offset_limit)
 
 
-def _offset_page(listing: Listing, query: dict[str, list[str]], base: str, per_page: int) -> Page:
+def _offset_page(listing: Listing, query: dict[str, list[str]], base: str, per_page: int,
+                 offset_limit: int = OFFSET_LIMIT) -> Page:
     page = max(1, _int(query, "page", 1))
-    if listing.offset_limit_type and page * per_page > OFFSET_LIMIT:
+    if listing.offset_limit_type and page * per_page > offset_limit:
         raise ApiError(405, {"error": (
-            f"Offset pagination has a maximum allowed offset of {OFFSET_LIMIT} for requests that return "
+            f"Offset pagination has a maximum allowed offset of {offset_limit} for requests that return "
             f"objects of type {listing.offset_limit_type}. Remaining records can be retrieved using "
             "keyset pagination.")})
     total = len(listing.items)

@@ -15,10 +15,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from janitor.simulator.pagination import paginate
+from janitor.simulator.pagination import OFFSET_LIMIT, paginate
 from janitor.simulator.routes import dispatch
 from janitor.simulator.routing import ApiError, Context, Listing
 from janitor.simulator.state import TOKEN_RECORDS, Instance, Token
+from janitor.simulator.versions import Emulation, Release
 
 API_PREFIX = "/api/v4"
 _WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -234,17 +235,23 @@ class _Handler(BaseHTTPRequestHandler):
                                          "the access token.",
                     "scope": "api",
                 })
+            refused = sim.emulation.refusal(method, raw_path, query)
+            if refused is not None:
+                raise refused
             host = self.headers.get("Host") or f"127.0.0.1:{sim.port}"
             ctx = Context(sim.instance, method, {}, query, token, f"http://{host}")
             with sim.instance.lock:
                 result = dispatch(ctx, raw_path)
                 if isinstance(result, Listing):
-                    body, page_headers = paginate(result, query, f"http://{host}{full_path}")
+                    result.offset_limit_type = result.offset_limit_type or sim.emulation.offset_limited(method,
+                                                                                                        raw_path)
+                    body, page_headers = paginate(result, query, f"http://{host}{full_path}", sim.offset_limit)
                     if sim.rewrite_links is not None and "Link" in page_headers:
                         page_headers["Link"] = sim.rewrite_links(page_headers["Link"])
                     headers.update(page_headers)
                     return 200, body, headers
-            return result.status, result.body, headers
+            body = sim.emulation.version_body(result.body) if raw_path == "/version" else result.body
+            return result.status, body, headers
         except ApiError as error:
             return error.status, (error.body if not error.text else str(error.body)), headers
         except Exception:  # a simulator bug must look like GitLab's 500, not a dropped connection
@@ -282,9 +289,16 @@ class _Server(ThreadingHTTPServer):
 class Simulator:
     """Serves `instance` on 127.0.0.1 in background threads; use as a context manager."""
 
-    def __init__(self, instance: Instance, latency: float = 0.0, port: int = 0) -> None:
+    def __init__(self, instance: Instance, latency: float = 0.0, port: int = 0, *,
+                 gitlab_version: str | None = None, features_off: tuple[str, ...] = ()) -> None:
+        """`gitlab_version` ("16.0") answers as that older release would (janitor.simulator.versions);
+        `features_off` switches flagged features off ("jobs_keyset")."""
         self.instance = instance
         self.latency = latency
+        self.emulation = Emulation(Release.parse(gitlab_version) if gitlab_version else None, features_off)
+        self.emulation.prepare(instance)
+        # "Max offset allowed by the REST API for offset-based pagination" (doc/administration/instance_limits.md)
+        self.offset_limit = OFFSET_LIMIT
         self.faults = Faults(instance.seed)
         self.limiter: RateLimiter | None = None
         # Rewrites every Link header, as a GitLab whose external_url is another host (or a hostile
