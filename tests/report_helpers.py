@@ -102,3 +102,43 @@ def parse_page(text: str) -> Page:
     page.feed(text)
     page.close()
     return page
+
+
+# One rule per kind, over the simulator's generated instance: bytes-heavy kinds (artifacts, images,
+# packages) next to kinds that free 0 B (branches, tags, environments, protected-branch rules).
+EVERY_KIND = """\
+version: 1
+scope: {groups: [acme]}
+limits: {max_actions: 100000, max_percent: 100}
+rules:
+  - name: merged-branches
+    resource: branches
+    action: delete
+    match: {merged: true, older_than: 14d}
+  - name: old-nightly-tags
+    resource: tags
+    action: delete
+    match: {name: "nightly-*", older_than: 30d}
+  - name: old-artifacts
+    resource: job_artifacts
+    action: delete
+    match: {older_than: 30d, ref: {exclude: [main]}}
+    keep: {latest: 1, per: ref}
+  - name: stale-environments
+    resource: environments
+    action: delete
+    match: {state: stopped, older_than: 30d}
+  - name: images-of-deleted-branches
+    resource: container_tags
+    action: delete
+    match: {orphaned: true, older_than: 14d}
+  - name: old-packages
+    resource: packages
+    action: delete
+    match: {older_than: 90d}
+    keep: {latest: 1, per: name}
+  - name: stale-protection-rules
+    resource: protected_branches
+    action: delete
+    match: {orphaned: true}
+"""

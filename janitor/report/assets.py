@@ -81,6 +81,7 @@ table.stack thead{display:none}
 table.stack,table.stack tbody,table.stack tr,table.stack td{display:block;width:100%}
 table.stack tr{border-bottom:1px solid var(--line);padding:4px 0}
 table.stack td{border:0;padding:1px 4px;text-align:left}
+table.stack td.num{display:inline-block;width:auto;margin-right:6px}table.stack td:empty{display:none}
 table.stack td[data-h]::before{content:attr(data-h) ": ";color:var(--muted)}
 }
 """
