@@ -141,4 +141,9 @@ rules:
     resource: protected_branches
     action: delete
     match: {orphaned: true}
+  - name: old-pipelines
+    resource: pipelines
+    action: delete
+    match: {older_than: 90d}
+    keep: {latest: 5, per: ref}
 """
