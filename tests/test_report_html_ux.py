@@ -20,6 +20,7 @@ from janitor.cli import main
 from janitor.inventory import InventoryWriter
 from janitor.report.html import render_html
 from janitor.report.links import Links
+from janitor.simulator.routes.meta import VERSION
 
 GITLAB = "https://gitlab.example.com"
 OLD = "2024-01-01T00:00:00Z"
@@ -116,6 +117,8 @@ def test_every_kind_links_to_its_page_in_gitlab(tmp_path: Path, env: dict[str, s
     data = json.loads((tmp_path / "report" / "report.json").read_text(encoding="utf-8"))
     page = (tmp_path / "report" / "report.html").read_text(encoding="utf-8")
     gitlab = data["gitlab_url"]
+    # collect read the version GitLab answers on /version; the header shows it
+    assert data["gitlab_version"] == VERSION and f"<dt>GitLab version</dt><dd>{VERSION}</dd>" in page
     forms = {"branches": "/-/tree/{branch}", "tags": "/-/tags/{tag}", "job_artifacts": "/-/jobs/{job_id}",
              "pipelines": "/-/pipelines/{pipeline_id}", "packages": "/-/packages/{package_id}",
              "container_tags": "/-/container_registry/{repository_id}",
