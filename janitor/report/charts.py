@@ -67,7 +67,7 @@ def _view(measure: str, rows: Sequence[Row], empty: str) -> str:
     top = max(r.measure(measure) for r in rows)
     body = "".join(f'<span class="label" title="{e(r.label)}">{e(_short(r.label))}</span>'
                    + _bar("", r.measure(measure), top, r.value_text(measure)) for r in rows)
-    return f'<div class="view v-{measure}" role="img" aria-label="{e(measure)}">{body}</div>'
+    return f'<div class="view v-{measure}">{body}</div>'
 
 
 def bar_chart(chart_id: str, title: str, rows: Sequence[Row], limit: int | None = None,
@@ -75,7 +75,7 @@ def bar_chart(chart_id: str, title: str, rows: Sequence[Row], limit: int | None 
     """Both views of one chart; each is ordered by its own measure, largest first, then by label."""
     views = []
     for measure in MEASURES:
-        ordered = sorted(rows, key=lambda r, m=measure: (-r.measure(m), r.label))  # type: ignore[misc]
+        ordered = sorted(rows, key=lambda r: (-r.measure(measure), r.label))
         views.append(_view(measure, ordered[:limit] if limit else ordered, empty))
     return f'<figure class="chart" id="{chart_id}"><figcaption>{e(title)}</figcaption>{"".join(views)}</figure>'
 
@@ -102,7 +102,7 @@ def before_after_chart(before_after: Json) -> str:
                 pairs.append(_bar(f" {series}", v[f"{series}_{measure}"], top, text))
             body.append(f'<span class="label">{e(kind)}</span><span class="pair">{pairs[0]}</span>'
                         f'<span class="pair">{pairs[1]}</span>')
-        views.append(f'<div class="view v-{measure} ba" role="img" aria-label="{e(title)}, {unit}">'
+        views.append(f'<div class="view v-{measure} ba">'
                      f'<p class="legend"><span class="key before"></span>now <span class="key after"></span>'
                      f'after the plan is applied ({unit} the rules examined)</p>{"".join(body)}</div>')
     return f'<figure class="chart" id="chart-before-after"><figcaption>{e(title)}</figcaption>{"".join(views)}</figure>'
