@@ -201,8 +201,13 @@ text.value = ""; text.dispatchEvent(new Event("input"));
 var rule = document.getElementById("f-rule");
 rule.value = "merged-branches"; rule.dispatchEvent(new Event("change"));
 found.rule = counts();
-found.kinds_bars = Array.from(document.querySelectorAll("#chart-kinds rect.bar")).filter(function (r) {
-  return r.getBoundingClientRect().width > 0; }).length;
+function kindsBars() {
+  return Array.from(document.querySelectorAll("#chart-kinds rect.bar")).filter(function (r) {
+    return r.getBoundingClientRect().width > 0; }).length;
+}
+found.kinds_bars = kindsBars();
+document.querySelector('label[for="m-bytes"]').click();
+found.kinds_bars_by_bytes = kindsBars(); found.bytes_layout = layout();
 parent.postMessage(JSON.stringify(found), "*");
 </script>"""
 
@@ -277,6 +282,9 @@ def test_on_a_phone_and_a_desktop_nothing_overflows_and_the_filter_finds_rows(
         assert found["rule"]["sections"] == len({path for path, _ in merged})
         # item counts are the first view: every kind gets a bar, the 0-byte ones too
         assert found["kinds_bars"] == len(kinds)
+        # the switch redraws by bytes: the 0-byte kinds' bars go, the layout still fits
+        assert found["kinds_bars_by_bytes"] == sum(1 for v in kinds.values() if v["bytes"] > 0) > 0
+        assert found["bytes_layout"]["scroll_width"] <= width
         shot = tmp_path / f"report-{width}px.png"
         frame = _framed(tmp_path, every_kind_report, width, height)
         _chromium(tmp_path, f"--window-size={width},{height}", "--virtual-time-budget=10000", f"--screenshot={shot}",
