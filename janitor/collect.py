@@ -104,6 +104,16 @@ def _scope_path(what: str, path: str) -> Iterator[None]:
         ) from None
 
 
+def _gitlab_version(api: GitLabAPI) -> str | None:
+    """For the reports' header only (doc/api/version.md: `GET /version` answers authenticated users with
+    {"version": "17.11.0", ...}); an instance that does not say is shown as "unknown"."""
+    try:
+        version = api.get("/version", retries=1).get("version")
+    except ApiError:
+        return None
+    return version if isinstance(version, str) and 0 < len(version) <= 100 else None
+
+
 def collect(policy: Policy, api: GitLabAPI, options: CollectOptions,
             on_progress: Callable[[Progress], None] = lambda p: None) -> CollectResult:
     if options.scope_lock:
@@ -119,6 +129,7 @@ def collect(policy: Policy, api: GitLabAPI, options: CollectOptions,
     api.check_token(needs_write=False)
     writer = InventoryWriter(options.out, format_time(now), {
         "tool": f"gitlab-janitor {__version__}", "gitlab_url": api.connection.url,
+        "gitlab_version": _gitlab_version(api),
         "policy_digest": policy.digest, "kinds": [k.name for k in kinds],
         "shard": f"{index}/{total}", "complete": False,
     })

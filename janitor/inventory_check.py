@@ -327,7 +327,7 @@ def PROJECT_ENTRY(value: Any) -> None:
 
 # The file's own head: when the inventory was taken, and (ours only) the facts collect recorded.
 INVENTORY_META = obj({"gitlab_url": opt(text), "complete": opt(flag), "shard": opt(text),
-                      "policy_digest": opt(text), "kinds": opt(list_of(text))})
+                      "policy_digest": opt(text), "kinds": opt(list_of(text)), "gitlab_version": opt(text)})
 INVENTORY_HEAD = obj({"timestamp": opt(iso_time), "janitor": opt(INVENTORY_META)})
 
 

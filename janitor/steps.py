@@ -59,8 +59,10 @@ def run_plan(options: PlanOptions, env: dict[str, str], warn: Callable[[str], No
         # A refusal like the policy's own limits: the report says why, and no plan or dotenv is written.
         evaluation.refusals.append(f"the plan has {len(evaluation.items)} actions, more than --max-actions "
                                    f"{options.max_actions}")
+    version = inventory.meta.get("gitlab_version")
     header: Json = {"gitlab_url": url, "created_at": inventory.timestamp, "policy": str(options.policy),
-                    "policy_digest": policy.digest, "inventory_digest": inventory.digest, "plan_digest": None}
+                    "policy_digest": policy.digest, "inventory_digest": inventory.digest, "plan_digest": None,
+                    "gitlab_version": version if isinstance(version, str) else None}
     plan = None
     prepared = {item.id: item.to_json() for item in evaluation.items}  # one dict per item, plan and report share it
     if not evaluation.refusals:

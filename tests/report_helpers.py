@@ -57,34 +57,41 @@ def write_artifact_inventory(directory: Path, projects: list[ProjectSpec]) -> Pa
 
 
 class Page(HTMLParser):
-    """Every start tag with its attributes, and per chart (figure id) the classes of its bars and labels."""
+    """Every start tag with its attributes, and per chart (figure id) and view ("items" or "bytes") the classes
+    of its bars and the text of its labels."""
 
     def __init__(self) -> None:
         super().__init__()
         self.tags: list[tuple[str, dict[str, str]]] = []
-        self.bars: dict[str, list[str]] = defaultdict(list)
-        self.labels: dict[str, list[str]] = defaultdict(list)
+        self.bars: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+        self.labels: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
         self._chart: str | None = None
+        self._view = ""
         self._in_label = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = {k: v or "" for k, v in attrs}
         self.tags.append((tag, values))
+        classes = values.get("class", "").split()
         if tag == "figure":
             self._chart = values.get("id")
-        if self._chart and tag == "rect" and "bar" in values.get("class", "").split():
-            self.bars[self._chart].append(values["class"])
-        self._in_label = tag == "text" and values.get("class") == "label"
+        if self._chart and tag == "div":
+            self._view = next((c[2:] for c in classes if c.startswith("v-")), "")
+        if self._chart and tag == "rect" and "bar" in classes:
+            self.bars[self._chart][self._view].append(values["class"])
+        self._in_label = tag == "span" and "label" in classes
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "figure":
             self._chart = None
-        if tag == "text":
+        if tag == "div":
+            self._view = ""
+        if tag == "span":
             self._in_label = False
 
     def handle_data(self, data: str) -> None:
         if self._in_label and self._chart:
-            self.labels[self._chart].append(data)
+            self.labels[self._chart][self._view].append(data)
 
     def count(self, tag: str) -> int:
         return sum(1 for t, _ in self.tags if t == tag)
@@ -95,3 +102,48 @@ def parse_page(text: str) -> Page:
     page.feed(text)
     page.close()
     return page
+
+
+# One rule per kind, over the simulator's generated instance: bytes-heavy kinds (artifacts, images,
+# packages) next to kinds that free 0 B (branches, tags, environments, protected-branch rules).
+EVERY_KIND = """\
+version: 1
+scope: {groups: [acme]}
+limits: {max_actions: 100000, max_percent: 100}
+rules:
+  - name: merged-branches
+    resource: branches
+    action: delete
+    match: {merged: true, older_than: 14d}
+  - name: old-nightly-tags
+    resource: tags
+    action: delete
+    match: {name: "nightly-*", older_than: 30d}
+  - name: old-artifacts
+    resource: job_artifacts
+    action: delete
+    match: {older_than: 30d, ref: {exclude: [main]}}
+    keep: {latest: 1, per: ref}
+  - name: stale-environments
+    resource: environments
+    action: delete
+    match: {state: stopped, older_than: 30d}
+  - name: images-of-deleted-branches
+    resource: container_tags
+    action: delete
+    match: {orphaned: true, older_than: 14d}
+  - name: old-packages
+    resource: packages
+    action: delete
+    match: {older_than: 90d}
+    keep: {latest: 1, per: name}
+  - name: stale-protection-rules
+    resource: protected_branches
+    action: delete
+    match: {orphaned: true}
+  - name: old-pipelines
+    resource: pipelines
+    action: delete
+    match: {older_than: 90d}
+    keep: {latest: 5, per: ref}
+"""

@@ -154,3 +154,8 @@ def test_the_csp_allows_exactly_the_page_s_own_script_and_style(tmp_path: Path) 
                   for text in found.blocks[tag]}
         assert set(directives[directive]) == hashes, f"{directive} lists exactly the hashes of the page's {tag}s"
     assert "unsafe-inline" not in found.policy[0]
+    # everything else stays forbidden: no other directive loosens default-src, no source but the hashes
+    assert directives == {**directives, "default-src": ["'none'"], "base-uri": ["'none'"], "form-action": ["'none'"]}
+    assert set(directives) == {"default-src", "style-src", "script-src", "base-uri", "form-action"}
+    for directive in ("style-src", "script-src"):
+        assert all(re.fullmatch(r"'sha256-[A-Za-z0-9+/]{43}='", source) for source in directives[directive])

@@ -62,27 +62,33 @@ def test_report_html_is_one_self_contained_page(collected_report: Path) -> None:
     report = json.loads((collected_report / "report.json").read_text(encoding="utf-8"))
     text = (collected_report / "report.html").read_text(encoding="utf-8")
     page = parse_page(text)
+    gitlab = report["gitlab_url"]
     for tag, attrs in page.tags:
-        for name in ("src", "href", "action", "xlink:href", "poster", "data"):
+        for name in ("src", "action", "xlink:href", "poster", "data", "srcset", "formaction"):
             value = attrs.get(name, "")
             assert "://" not in value and not value.startswith("//"), f"<{tag} {name}={value!r}> loads from afar"
+        if "href" in attrs:  # links to the objects in GitLab, or inside the page: navigation, never a load
+            assert tag == "a" and (attrs["href"].startswith("#") or attrs["href"].startswith(gitlab + "/")), attrs
     assert not {"link", "img", "iframe", "object", "embed", "base"} & {tag for tag, _ in page.tags}
     assert [attrs for tag, attrs in page.tags if tag == "script"] == [{}], "one inline script, no src"
     assert "url(" not in text and "@import" not in text
-    # The only URL on the page is the GitLab the plan is for, shown as text.
-    assert re.findall(r"https?://[^\s<\"']+", text) == [report["gitlab_url"]]
+    # The only URLs on the page are on the GitLab the plan is for.
+    urls = re.findall(r"https?://[^\s<\"']+", text)
+    assert urls and all(u == gitlab or u.startswith(gitlab + "/") for u in urls), sorted(set(urls))[:5]
 
 
 def test_report_html_shows_the_plan_as_charts(collected_report: Path) -> None:
     report = json.loads((collected_report / "report.json").read_text(encoding="utf-8"))
     page = parse_page((collected_report / "report.html").read_text(encoding="utf-8"))
-    touched = [p["path"] for p in report["projects"] if p["remove_items"]]
-    assert page.labels["chart-projects"] == touched[:20]
-    assert len(page.bars["chart-projects"]) == min(20, len(touched))
-    assert page.labels["chart-rules"] == ["old-artifacts"]
-    assert page.labels["chart-kinds"] == ["job_artifacts"]
-    assert page.bars["chart-before-after"] == ["bar before", "bar after"]
-    assert page.count("svg") == 4
+    touched = [p for p in report["projects"] if p["remove_items"]]
+    by_items = sorted(touched, key=lambda p: (-p["remove_items"], p["path"]))
+    assert page.labels["chart-projects"]["bytes"] == [p["path"] for p in touched[:20]]
+    assert page.labels["chart-projects"]["items"] == [p["path"] for p in by_items[:20]]
+    for view in ("items", "bytes"):
+        assert len(page.bars["chart-projects"][view]) == min(20, len(touched))
+        assert page.labels["chart-rules"][view] == ["old-artifacts"]
+        assert page.labels["chart-kinds"][view] == ["job_artifacts"]
+        assert page.bars["chart-before-after"][view] == ["bar before", "bar after"]
 
 
 def test_the_project_chart_shows_the_20_largest(tmp_path: Path, run: Any) -> None:
@@ -90,9 +96,9 @@ def test_the_project_chart_shows_the_20_largest(tmp_path: Path, run: Any) -> Non
     report_dir = _plan(run, tmp_path, write_artifact_inventory(tmp_path / "inv", specs), ARTIFACTS_ONLY)
     text = (report_dir / "report.html").read_text(encoding="utf-8")
     page = parse_page(text)
-    assert len(page.bars["chart-projects"]) == 20
-    assert page.labels["chart-projects"] == [f"acme/team/p{n:02}" for n in range(25, 5, -1)]
-    assert f"{human_bytes(25_000)} · 1 items" in text
+    assert len(page.bars["chart-projects"]["bytes"]) == 20
+    assert page.labels["chart-projects"]["bytes"] == [f"acme/team/p{n:02}" for n in range(25, 5, -1)]
+    assert f"{human_bytes(25_000)} · 1 item" in text
     # Every project is still in the sortable table, with raw byte counts to sort on.
     assert all(f'data-sort="{n * 1000}"' in text for n in range(1, 26))
     assert all("sortable" in attrs.get("class", "") for tag, attrs in page.tags if tag == "table")
@@ -110,7 +116,7 @@ def test_user_controlled_names_cannot_inject_markup(tmp_path: Path, run: Any) ->
     assert "<script>alert(1)" not in text and "<img src=x" not in text
     assert "acme/&lt;script&gt;alert(1)&lt;/script&gt;" in text
     assert "&quot;&gt;&lt;img src=x onerror=alert(2)&gt;" in text
-    assert page.labels["chart-projects"] == [hostile_path]  # shown to the reader as written
+    assert page.labels["chart-projects"]["bytes"] == [hostile_path]  # shown to the reader as written
 
 
 def test_long_lists_are_folded_with_a_count_not_dropped(tmp_path: Path, run: Any) -> None:
@@ -129,7 +135,7 @@ def test_long_lists_are_folded_with_a_count_not_dropped(tmp_path: Path, run: Any
     assert len(report["projects"][0]["remove"]) == 230  # the JSON is complete
     html = (report_dir / "report.html").read_text(encoding="utf-8")
     big_html = html.split('id="p-1"')[1].split('id="p-2"')[0]
-    assert big_html.count("<tr><td>job ") == 200  # the page folds later than the comment, but says so too
+    assert big_html.count('<td data-h="item">job ') == 200  # the page folds later than the comment, but says so too
     assert "… and 30 more, listed in report.json." in big_html
 
 

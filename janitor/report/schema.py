@@ -76,6 +76,8 @@ REPORT_SCHEMA: Json = {
         "policy_digest": _DIGEST,
         "inventory_digest": _DIGEST,
         "plan_digest": {"anyOf": [_DIGEST, {"type": "null"}], "description": "null when the plan was refused"},
+        "gitlab_version": {"type": ["string", "null"],
+                           "description": "GitLab's version as collect read it (GET /version); null if unknown"},
         "refused": {"type": "array", "items": {"type": "string"},
                     "description": "why the policy's limits refused the plan; empty when a plan was written"},
         "totals": _closed({
@@ -91,5 +93,6 @@ REPORT_SCHEMA: Json = {
         "skipped_projects": {"type": "object", "description": "why a project was not examined -> its paths",
                              "additionalProperties": {"type": "array", "items": {"type": "string"}}},
         "projects": {"type": "array", "items": _PROJECT, "description": "largest first"},
-    }),
+    }, required=["created_at", "format", "gitlab_url", "inventory_digest", "plan_digest", "policy",
+                 "policy_digest", "projects", "refused", "skipped_projects", "totals", "version"]),
 }
