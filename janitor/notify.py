@@ -5,9 +5,10 @@ hidden marker in its description, updated in place, closed with a comment once n
 write is made only when the rendered issue differs from what GitLab holds, so a second run writes nothing.
 A project that refuses (403, issues turned off, gone) is reported and the run goes on.
 
-Roles (doc/user/permissions.md, "Project members permissions"): creating issues and commenting take Guest;
-setting labels and assignees and closing an issue take Reporter (Planner on GitLab 17.7+). The token needs
-the `api` scope (doc/user/profile/personal_access_tokens.md: read_api cannot write).
+Roles (doc/user/permissions.md, "Project members permissions", Issues rows): creating an issue with its
+labels and assignees, and commenting, take Guest; the author may edit and close their issue; changing the
+labels or assignees of an existing issue takes Reporter (Planner on GitLab 17.7+), so Reporter is what the
+README asks for. The token needs the `api` scope (read_api cannot write).
 """
 
 from __future__ import annotations

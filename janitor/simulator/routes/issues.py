@@ -1,9 +1,11 @@
 """Issues and their notes (doc/api/issues.md, doc/api/notes.md; shapes in tests/fixtures/gitlab/issue*.json),
 and the project's member list that says who its maintainers are (doc/api/members.md).
 
-Roles (doc/user/permissions.md, "Project members permissions"): a Guest creates issues and comments; setting
-labels and assignees, and editing or closing someone else's issue, takes the Reporter role (GitLab silently
-drops the labels and assignees a Guest sends with a new issue). With the project's issues turned off
+Roles (doc/user/permissions.md, "Project members permissions", Issues rows): a Guest creates issues, with
+labels and assignees ("Set metadata ... when creating an issue"), and comments; editing the metadata of an
+existing issue, and editing or closing someone else's, take Reporter. An author below Reporter may still edit
+and close their own issue; the labels and assignees they send are dropped silently, as GitLab's
+IssuableBaseService#filter_params drops what the user may not admin. With the project's issues turned off
 (`issues_access_level: disabled`) the `read_issue` and `create_issue` abilities are gone, and every issues
 route answers 403 Forbidden (lib/api/issues.rb `authorize!`); a project the token cannot see answers
 404 Project Not Found, as everywhere.
@@ -162,13 +164,11 @@ def create_issue(ctx: Context) -> Response:
     title = ctx.arg("title")
     if not title:
         raise ApiError(400, {"error": "title is missing"})
-    may_set_metadata = ctx.role() >= REPORTER
     now = ctx.instance.now
     issue = Issue(id=ctx.instance.new_id("issue"), iid=len(project.issues) + 1, project_id=project.id,
                   title=title, description=ctx.arg("description"), author=ctx.token.user, created_at=now,
                   updated_at=now,
-                  labels=_labels(ctx.arg("labels") or "") if may_set_metadata else [],
-                  assignees=_assignees(ctx) if may_set_metadata else [])
+                  labels=_labels(ctx.arg("labels") or ""), assignees=_assignees(ctx))
     project.issues.append(issue)
     return Response(201, render_issue(issue, project, ctx))
 
@@ -191,14 +191,8 @@ def edit_issue(ctx: Context) -> Response:
         issue.title = ctx.arg("title") or issue.title
     if ctx.arg("description") is not None:
         issue.description = ctx.arg("description")
-    if ctx.arg("labels") is not None:
-        issue.labels = _labels(ctx.arg("labels") or "")
-    if ctx.arg("add_labels"):
-        issue.labels = sorted(set(issue.labels) | set(_labels(ctx.arg("add_labels") or "")))
-    if ctx.arg("remove_labels"):
-        issue.labels = sorted(set(issue.labels) - set(_labels(ctx.arg("remove_labels") or "")))
-    if ctx.query.get("assignee_ids") is not None or ctx.query.get("assignee_ids[]") is not None:
-        issue.assignees = _assignees(ctx)
+    if ctx.role() >= REPORTER:
+        _edit_metadata(ctx, issue)
     now = ctx.instance.now
     if event == "close" and issue.state == "opened":
         issue.state, issue.closed_at, issue.closed_by = "closed", now, ctx.token.user
@@ -208,6 +202,17 @@ def edit_issue(ctx: Context) -> Response:
         issue.notes.append(Note(ctx.instance.new_id("note"), "reopened", ctx.token.user, now, system=True))
     issue.updated_at = now
     return Response(200, render_issue(issue, project, ctx))
+
+
+def _edit_metadata(ctx: Context, issue: Issue) -> None:
+    if ctx.arg("labels") is not None:
+        issue.labels = _labels(ctx.arg("labels") or "")
+    if ctx.arg("add_labels"):
+        issue.labels = sorted(set(issue.labels) | set(_labels(ctx.arg("add_labels") or "")))
+    if ctx.arg("remove_labels"):
+        issue.labels = sorted(set(issue.labels) - set(_labels(ctx.arg("remove_labels") or "")))
+    if ctx.query.get("assignee_ids") is not None or ctx.query.get("assignee_ids[]") is not None:
+        issue.assignees = _assignees(ctx)
 
 
 @route("GET", "/projects/:id/issues/:issue_iid/notes")
