@@ -69,6 +69,7 @@ def run_notify(plan: LoadedPlan, first_qualified: Mapping[str, datetime], api: G
     if plan.gitlab_url.rstrip("/") != api.connection.url.rstrip("/"):
         raise SafetyRefusal(f"The plan was made for {plan.gitlab_url}, but GITLAB_URL is {api.connection.url}.",
                             "Notify the GitLab the plan was made for; nothing was posted.")
+    api.check_token(needs_write=yes)
     worker = _Notifier(plan, api, yes, on_result)
     by_project = notices(plan, first_qualified)
     settings = plan.sections.notify

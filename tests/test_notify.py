@@ -176,3 +176,28 @@ def test_a_state_file_of_the_wrong_shape_is_bad_input_even_with_the_right_digest
     result = notify(run, env, plan, state)
     assert result.code == 1 and "malformed state file: updated_at" in result.err
     assert "Traceback" not in result.err
+
+
+def test_never_more_than_one_open_issue_per_project(run: Any, env: dict[str, str], sim: Simulator,
+                                                    tmp_path: Path) -> None:
+    import requests
+
+    for n in (1, 2):  # two runs that raced, or a copy someone made: both carry the label and the marker
+        requests.post(f"{sim.url}/api/v4/projects/1/issues", headers={"PRIVATE-TOKEN": env["GITLAB_TOKEN"]},
+                      json={"title": f"copy {n}", "labels": "janitor",
+                            "description": "<!-- gitlab-janitor:notify project=1 -->\nold"}, timeout=10)
+    plan, state = write_inputs(tmp_path, sim.url, Inputs(branches()))
+    assert notify(run, env, plan, state, "--yes").code == 0
+    [kept] = open_issues(sim, 1)
+    assert kept.iid == 1 and TITLE.fullmatch(kept.title)
+    [superseded] = [i for i in sim.instance.projects[1].issues if i.state == "closed"]
+    assert any("Superseded by #1" in n.body for n in superseded.notes)
+
+
+def test_a_plan_for_another_gitlab_is_refused(run: Any, sim: Simulator, tmp_path: Path) -> None:
+    from janitor.simulator import TOKENS
+
+    plan, state = write_inputs(tmp_path, "https://gitlab.example.com", Inputs(branches()))
+    result = notify(run, {"GITLAB_URL": sim.url, "GITLAB_TOKEN": TOKENS["admin"]}, plan, state, "--yes")
+    assert result.code == 3 and "made for https://gitlab.example.com" in result.err
+    assert sim.requests == []
