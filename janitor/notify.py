@@ -204,7 +204,7 @@ def _changes(issue: Mapping[str, Any], want: Wanted) -> dict[str, Any]:
     changes: dict[str, Any] = {}
     if issue.get("title") != want.title:
         changes["title"] = want.title
-    if (issue.get("description") or "") != want.description:
+    if _normalized(issue.get("description")) != _normalized(want.description):
         changes["description"] = want.description
     labels = set(_names(issue.get("labels")))
     if not set(want.labels) <= labels:
@@ -214,6 +214,12 @@ def _changes(issue: Mapping[str, Any], want: Wanted) -> dict[str, Any]:
         if current != list(want.assignee_ids):
             changes["assignee_ids"] = list(want.assignee_ids) or [0]  # 0 unassigns all (issues.md, Edit issue)
     return changes
+
+
+def _normalized(description: Any) -> str:
+    # Line endings and trailing blanks may come back other than sent (a browser edit saves CRLF); neither
+    # changes what a reader sees, so neither is worth an edit.
+    return str(description or "").replace("\r\n", "\n").rstrip()
 
 
 def _names(labels: Iterable[Any] | None) -> list[str]:

@@ -58,8 +58,17 @@ def _line(notice: Notice) -> str:
             f"{code(notice.rule)}, {status}. To keep it: {keep}" + (f"; or {own}." if own else "."))
 
 
-def _section(notices: Sequence[Notice]) -> list[str]:
-    return [_line(n) for n in notices]
+# GitLab takes descriptions up to 1,048,576 characters (doc/api/issues.md, "New issue"). A project's list
+# stops after this many lines, and a whole description before this many characters, saying how many more.
+LINES_PER_PROJECT = 500
+MAX_CHARACTERS = 900_000
+
+
+def _section(notices: Sequence[Notice], limit: int = LINES_PER_PROJECT) -> list[str]:
+    lines = [_line(n) for n in notices[:limit]]
+    if len(notices) > limit:
+        lines.append(f"- ... and {len(notices) - limit} more, due later (the plan's report lists every one).")
+    return lines
 
 
 _FOOTER = ("gitlab-janitor updates this issue on each run and closes it when nothing here is scheduled any "
@@ -68,19 +77,28 @@ _FOOTER = ("gitlab-janitor updates this issue on each run and closes it when not
 
 
 def project_description(project_id: int, notices: Sequence[Notice]) -> str:
-    lines = [marker(project_id),
-             f"gitlab-janitor will remove these items from {code(notices[0].project_path)} on or after the "
-             "dates shown, unless you keep them:", "", *_section(notices), "", _FOOTER, ""]
-    return "\n".join(lines)
+    head = [marker(project_id), f"gitlab-janitor will remove these items from {code(notices[0].project_path)} "
+            "on or after the dates shown, unless you keep them:", ""]
+    return _within_limit(head, [_section(notices)])
 
 
 def summary_description(by_project: Sequence[Sequence[Notice]]) -> str:
-    lines = [marker(None), "gitlab-janitor will remove these items on or after the dates shown, unless their "
-             "projects keep them.", ""]
-    for notices in by_project:
-        lines += [f"### {code(notices[0].project_path)}", "", *_section(notices), ""]
-    lines += [_FOOTER, ""]
-    return "\n".join(lines)
+    head = [marker(None), "gitlab-janitor will remove these items on or after the dates shown, unless their "
+            "projects keep them.", ""]
+    return _within_limit(head, [[f"### {code(notices[0].project_path)}", "", *_section(notices), ""]
+                                for notices in by_project])
+
+
+def _within_limit(head: list[str], blocks: Sequence[Sequence[str]]) -> str:
+    lines, used = list(head), sum(len(x) + 1 for x in head) + len(_FOOTER) + 200
+    for index, block in enumerate(blocks):
+        size = sum(len(x) + 1 for x in block)
+        if used + size > MAX_CHARACTERS:
+            lines.append(f"... and {len(blocks) - index} more (the plan's report lists every one).")
+            break
+        lines += block
+        used += size
+    return "\n".join([*lines, "", _FOOTER, ""])
 
 
 CLOSING_COMMENT = ("Nothing here is scheduled for removal any more: every item was kept, changed or removed. "

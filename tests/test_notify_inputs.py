@@ -81,3 +81,19 @@ def test_a_sealed_plan_with_malformed_sections_is_bad_input(run: Any, tmp_path: 
                  {"GITLAB_URL": "https://gitlab.example.com", "GITLAB_TOKEN": "glpat-unused-000000"})
     assert result.code == 1 and message in result.err, result.err
     assert "Traceback" not in result.err
+
+
+def test_a_long_list_stays_within_gitlabs_description_limit_and_says_how_many_more() -> None:
+    from datetime import timedelta
+
+    from janitor.notify_inputs import Notice, Status
+    from janitor.notify_render import LINES_PER_PROJECT, project_description, summary_description
+
+    many = [Notice(1, "acme/api", "branches", f"branch b{n:05d}" + "x" * 200, "merged-branches",
+                   NOW + timedelta(days=n % 30), Status.PENDING) for n in range(LINES_PER_PROJECT + 7)]
+    description = project_description(1, many)
+    assert "... and 7 more" in description and len(description) < 1_048_576
+    projects = [[Notice(p, f"acme/p{p}", "branches", "branch x" * 50, "r", NOW, Status.PENDING)] * 3
+                for p in range(1, 5000)]
+    summary = summary_description(projects)
+    assert "more (the plan's report lists every one)" in summary and len(summary) < 1_048_576
