@@ -127,8 +127,10 @@ class _Notifier:
         try:
             self._report(work())
         except ApiError as exc:
-            # 401 (the token) and an unreachable GitLab end the run; a project's refusal does not.
-            if exc.status in (None, 401) or (exc.status >= 500):
+            # A rejected token (401) or an unreachable GitLab (no status) ends the run: every project would
+            # fail the same way. A project's refusal (403, 404, issues off) or failure (5xx, 429 after
+            # retries) is that project's, and the run goes on.
+            if exc.status in (None, 401):
                 raise
             self._report(Result(name, Outcome.FAILED, exc.message))
 

@@ -201,3 +201,12 @@ def test_a_plan_for_another_gitlab_is_refused(run: Any, sim: Simulator, tmp_path
     result = notify(run, {"GITLAB_URL": sim.url, "GITLAB_TOKEN": TOKENS["admin"]}, plan, state, "--yes")
     assert result.code == 3 and "made for https://gitlab.example.com" in result.err
     assert sim.requests == []
+
+
+def test_a_project_whose_writes_keep_failing_is_reported_and_the_run_goes_on(
+        run: Any, env: dict[str, str], sim: Simulator, tmp_path: Path) -> None:
+    sim.faults.fail_paths(r"^/projects/2/issues$", status=502)
+    plan, state = write_inputs(tmp_path, sim.url, Inputs(branches()))
+    result = notify(run, {**env, "JANITOR_MAX_RETRIES": "0"}, plan, state, "--yes")
+    assert result.code == 2 and "failed: acme/web/frontend" in result.err
+    assert len(open_issues(sim, 1)) == 1
