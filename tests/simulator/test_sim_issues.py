@@ -79,18 +79,20 @@ def test_edit_changes_labels_and_assignees_and_refuses_what_gitlab_refuses(sim: 
     assert requests.put(url, json={}, headers=auth(), timeout=10).status_code == 400  # nothing to change
     assert requests.put(url, json={"state_event": "shut"}, headers=auth(), timeout=10).status_code == 400
     assert requests.get(api(sim, "/projects/1/issues/99"), headers=auth(), timeout=10).json() == {
-        "message": "404 Issue Not Found"}
+        "message": "404 Not found"}
     assert create(sim, title="").json() == {"error": "title is missing"}
     assert create(sim, token="read").status_code == 403  # read_api: insufficient_scope
 
 
-def test_issues_turned_off_answer_403_on_every_issues_route(sim: Simulator) -> None:
+def test_issues_turned_off_refuse_writes_and_hide_the_issues(sim: Simulator) -> None:
     iid = create(sim).json()["iid"]
     sim.instance.projects[1].issues_access_level = "disabled"
-    assert create(sim).status_code == 403
-    assert requests.get(api(sim, "/projects/1/issues"), headers=auth(), timeout=10).status_code == 403
+    assert create(sim).json() == {"message": "403 Forbidden"}
+    assert requests.put(api(sim, f"/projects/1/issues/{iid}"), json={"title": "x"}, headers=auth(),
+                        timeout=10).status_code == 403
+    assert requests.get(api(sim, "/projects/1/issues"), headers=auth(), timeout=10).json() == []
     assert requests.post(api(sim, f"/projects/1/issues/{iid}/notes"), json={"body": "x"}, headers=auth(),
-                         timeout=10).status_code == 403
+                         timeout=10).json() == {"message": "404 Not found"}
     project = requests.get(api(sim, "/projects/1"), headers=auth(), timeout=10).json()
     assert project["issues_enabled"] is False and project["issues_access_level"] == "disabled"
     assert requests.get(api(sim, "/issues?scope=all"), headers=auth(), timeout=10).json() == []

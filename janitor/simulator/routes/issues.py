@@ -5,10 +5,13 @@ Roles (doc/user/permissions.md, "Project members permissions", Issues rows): a G
 labels and assignees ("Set metadata ... when creating an issue"), and comments; editing the metadata of an
 existing issue, and editing or closing someone else's, take Reporter. An author below Reporter may still edit
 and close their own issue; the labels and assignees they send are dropped silently, as GitLab's
-IssuableBaseService#filter_params drops what the user may not admin. With the project's issues turned off
-(`issues_access_level: disabled`) the `read_issue` and `create_issue` abilities are gone, and every issues
-route answers 403 Forbidden (lib/api/issues.rb `authorize!`); a project the token cannot see answers
-404 Project Not Found, as everywhere.
+IssuableBaseService#filter_params drops what the user may not admin.
+
+With the project's issues turned off (`issues_access_level: disabled`) no one may read or create issues
+there. lib/api/issues.rb shows how that reaches the API: creating and editing `authorize!` the ability
+(403 Forbidden); the project's list goes through IssuesFinder, which leaves out what the user may not
+read (200 and no issues); one issue, and its notes, are looked up with `find_by!` through that finder
+(404 Not found). A project the token cannot see answers 404 Project Not Found, as everywhere.
 """
 
 from __future__ import annotations
@@ -19,9 +22,11 @@ from janitor.simulator.routes.users_members import render_member
 from janitor.simulator.routing import ApiError, Context, Listing, Response, bad_request, forbidden, not_found, route
 from janitor.simulator.state import REPORTER, USERS, Issue, Note, Project, User, iso
 
-GUEST = 10
+GUEST = 10  # doc/api/members.md, "Roles"
 _STATES = ("opened", "closed", "all")
 _SCOPES = ("created_by_me", "assigned_to_me", "all")
+_AT_LEAST_ONE_OF = ("title", "description", "assignee_ids", "assignee_id", "milestone_id", "discussion_locked",
+                    "labels", "created_at", "due_date", "confidential", "state_event")
 _EDITABLE = ("title", "description", "labels", "add_labels", "remove_labels", "assignee_ids", "state_event")
 
 
@@ -66,23 +71,28 @@ def render_note(note: Note, issue: Issue, ctx: Context) -> dict[str, Any]:
             "imported": False, "imported_from": "none"}
 
 
-def _project(ctx: Context, level: int = GUEST) -> Project:
-    """The request's project, refused as GitLab refuses: unseen -> 404, issues off or role too low -> 403."""
+def _project(ctx: Context, writing: bool = False) -> Project:
+    """The request's project: unseen -> 404; a write where issues are off -> 403 (reads see no issues)."""
     project = ctx.project()
     role = ctx.role()
     if role <= 0:
         raise not_found("Project")
-    if project.issues_access_level == "disabled" or role < level:
+    if writing and (_issues_off(project) or role < GUEST):
         raise forbidden()
     return project
 
 
+def _issues_off(project: Project) -> bool:
+    return project.issues_access_level == "disabled"
+
+
 def _issue(ctx: Context, project: Project) -> Issue:
     wanted = ctx.params["issue_iid"]
-    for issue in project.issues:
+    for issue in [] if _issues_off(project) else project.issues:
         if wanted.isdigit() and issue.iid == int(wanted):
             return issue
-    raise not_found("Issue")
+    # `find_by!` raises RecordNotFound, which the API answers with this body (lib/api/api.rb rescue_from)
+    raise ApiError(404, {"message": "404 Not found"})
 
 
 def _labels(text: str) -> list[str]:
@@ -132,7 +142,8 @@ def _filtered(rows: list[Issue], ctx: Context) -> list[Issue]:
 @route("GET", "/projects/:id/issues")
 def list_issues(ctx: Context) -> Listing:
     project = _project(ctx)
-    return Listing(_filtered(project.issues, ctx), lambda i: render_issue(i, project, ctx))
+    rows = [] if _issues_off(project) else project.issues
+    return Listing(_filtered(rows, ctx), lambda i: render_issue(i, project, ctx))
 
 
 @route("GET", "/issues")
@@ -160,7 +171,7 @@ def get_issue(ctx: Context) -> Response:
 
 @route("POST", "/projects/:id/issues")
 def create_issue(ctx: Context) -> Response:
-    project = _project(ctx)
+    project = _project(ctx, writing=True)
     title = ctx.arg("title")
     if not title:
         raise ApiError(400, {"error": "title is missing"})
@@ -175,13 +186,14 @@ def create_issue(ctx: Context) -> Response:
 
 @route("PUT", "/projects/:id/issues/:issue_iid")
 def edit_issue(ctx: Context) -> Response:
-    project = _project(ctx)
+    project = _project(ctx, writing=True)
     issue = _issue(ctx, project)
     if ctx.role() < REPORTER and issue.author.id != ctx.token.user.id:
         raise forbidden()
     if not any(ctx.query.get(name) or ctx.query.get(f"{name}[]") for name in _EDITABLE):
-        raise ApiError(400, {"error": f"{', '.join(_EDITABLE)} are missing, at least one parameter must be "
-                                      "provided"})
+        # Grape's at_least_one_of (lib/api/issues.rb, "Update an existing issue")
+        raise ApiError(400, {"error": f"{', '.join(_AT_LEAST_ONE_OF)} are missing, at least one parameter must "
+                                      "be provided"})
     event = ctx.arg("state_event")
     if event is not None and event not in ("close", "reopen"):
         raise ApiError(400, {"error": "state_event does not have a valid value"})
