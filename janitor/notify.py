@@ -37,6 +37,10 @@ from janitor.policy.model import path_covers
 MAINTAINER = 40  # doc/api/members.md, "Roles": 40 is Maintainer
 
 
+_HINTS = {403: "the token needs the Reporter role there, and the project's issues turned on",
+          404: "the project or the issue is gone, hidden from this token, or the project's issues are off"}
+
+
 class Outcome(Enum):
     CREATED = "created"
     UPDATED = "updated"
@@ -132,7 +136,8 @@ class _Notifier:
             # retries) is that project's, and the run goes on.
             if exc.status in (None, 401):
                 raise
-            self._report(Result(name, Outcome.FAILED, exc.message))
+            hint = _HINTS.get(exc.status or 0)
+            self._report(Result(name, Outcome.FAILED, exc.message + (f" ({hint})" if hint else "")))
 
     def _sync(self, project: int | str, name: str, found: list[dict[str, Any]], items: Sequence[Notice],
               wanted: Callable[[], Wanted]) -> Result:

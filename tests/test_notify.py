@@ -112,7 +112,7 @@ def test_a_project_with_issues_off_is_reported_exit_2_and_the_others_are_notifie
     plan, state = write_inputs(tmp_path, sim.url, Inputs(branches()))
     result = notify(run, env, plan, state, "--yes")
     assert result.code == 2
-    assert "failed: acme/platform/api" in result.err and "403" in result.err
+    assert "failed: acme/platform/api" in result.err and "403" in result.err and "Reporter" in result.err
     assert len(open_issues(sim, 2)) == 1
 
 
