@@ -112,14 +112,19 @@ class _Notifier:
 
     def _one_project(self, project_id: int, name: str, found: list[dict[str, Any]],
                      items: Sequence[Notice]) -> Result:
+        if items:  # whoever opened it (another token's user, a person): the project's own list finds it
+            found = self._open_issues_in(project_id, marker(project_id))
         return self._sync(project_id, name, found, items, lambda: self._wanted(
             project_id, title(items), project_description(project_id, items)))
 
+    def _open_issues_in(self, project: int | str, mark: str) -> list[dict[str, Any]]:
+        return [i for i in self.api.list("/projects/{project}/issues", {
+            "labels": self.settings.labels[0], "state": "opened"}, project=project)
+            if mark in (i.get("description") or "")]
+
     def summary(self, log_project: str, sections: Sequence[Sequence[Notice]]) -> None:
         def work() -> Result:
-            found = [i for i in self.api.list("/projects/{project}/issues", {
-                "labels": self.settings.labels[0], "state": "opened"}, project=log_project)
-                if marker(None) in (i.get("description") or "")]
+            found = self._open_issues_in(log_project, marker(None))
             items = [n for section in sections for n in section]
             return self._sync(log_project, log_project, found, items, lambda: self._wanted(
                 log_project, title(items), summary_description(sections)))
@@ -178,11 +183,13 @@ class _Notifier:
         self.api.put("/projects/{project}/issues/{iid}", {"state_event": "close"}, project=project, iid=issue["iid"])
 
     def _open_issues_everywhere(self) -> dict[int, list[dict[str, Any]]]:
-        """notify's open issues, by project: the first label narrows GitLab's list, the marker decides.
-        Issues in projects outside the plan's scope lock are left alone (another policy's)."""
+        """The open issues this token's user opened, by project: those of projects with nothing scheduled
+        any more are to be closed. The first label narrows GitLab's list, the marker decides; `scope=all`
+        would list every labelled issue the user can see (all of gitlab.com's public ones). Issues in
+        projects outside the plan's scope lock are left alone (another policy's)."""
         found: dict[int, list[dict[str, Any]]] = {}
         for issue in self.api.list("/issues", {"labels": self.settings.labels[0], "state": "opened",
-                                               "scope": "all"}):
+                                               "scope": "created_by_me"}):
             project_id = issue.get("project_id")
             if not isinstance(project_id, int) or marker(project_id) not in (issue.get("description") or ""):
                 continue
