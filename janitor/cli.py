@@ -177,8 +177,8 @@ def _pacing_options(p: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="janitor", description="Policy-driven, dry-run-first GitLab clean-up.",
                      epilog="exit codes: 0 done, 1 bad input, usage or API failure, 2 apply finished but some items "
-                            "failed, 3 refused by a safety check, 141 stdout closed early (as for a tool killed by "
-                            "SIGPIPE)")
+                            "failed (notify: some projects were not notified), 3 refused by a safety check, "
+                            "141 stdout closed early (as for a tool killed by SIGPIPE)")
     parser.add_argument("--version", action=VersionAction)
     parser.add_argument("--log-level", default=os.environ.get("JANITOR_LOG_LEVEL", "warning"),
                         choices=["debug", "info", "warning", "error"], help="log detail on stderr")
@@ -231,6 +231,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"items re-checked and deleted at once, 1 to {MAX_CONCURRENCY} (default 16; the pacer "
                         "keeps them under the limits)")
     p.add_argument("--scope", dest="scope_lock", metavar="PATH", type=scope_path)
+    _gitlab_url_option(p)
+    _pacing_options(p)
+
+    p = sub.add_parser("notify", help="tell each project's people, in a GitLab issue, what is scheduled for "
+                       "removal (dry run unless --yes); exit 2 when some projects could not be notified")
+    p.add_argument("--plan", type=Path, required=True, help="the plan made by `janitor plan --state`")
+    p.add_argument("--state", type=Path, required=True, help="the state file that plan was made with")
+    p.add_argument("--yes", action="store_true", help="really create, update and close the issues")
     _gitlab_url_option(p)
     _pacing_options(p)
 

@@ -157,6 +157,34 @@ def cmd_apply(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_notify(args: argparse.Namespace) -> int:
+    from janitor.notify import Outcome, Result, run_notify
+    from janitor.notify_inputs import read_state
+
+    plan = read_plan(args.plan)
+    first_qualified = read_state(args.state, plan)
+    api = _api(args)
+    would = {Outcome.CREATED: "would create", Outcome.UPDATED: "would update", Outcome.CLOSED: "would close"}
+
+    def show(result: Result) -> None:
+        label = result.outcome.value if args.yes else would.get(result.outcome, result.outcome.value)
+        err(f"notify: {label}: {printable(result.project)}" + (f": {printable(result.detail)}" if result.detail
+                                                               else ""))
+        if result.issue and not args.yes:
+            out(f"--- {label} the issue in {printable(result.project)}\n{result.issue[0]}\n\n{result.issue[1]}")
+
+    results = run_notify(plan, first_qualified, api, yes=args.yes, on_result=show)
+    counts = Counter(r.outcome.value for r in results)
+    failed = counts[Outcome.FAILED.value]
+    err(f"notify{'' if args.yes else ' (dry run: nothing posted; add --yes to post)'}: "
+        + ", ".join(f"{counts[o.value]} {o.value if args.yes else would.get(o, o.value)}" for o in Outcome)
+        + f", {api.writes} write requests")
+    if failed:
+        err(f"notify: {failed} projects could not be notified (see above); the others were")
+        return 2
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from janitor.demo import run_demo
 

@@ -340,6 +340,11 @@ class GitLabAPI:
         result = self._call(f"POST {url}", self._client().http_post, url, post_data=dict(data or {}))
         return result if isinstance(result, dict) else {}
 
+    def put(self, template: str, data: Mapping[str, Any] | None = None, **path: Any) -> Json:
+        url = render_path(template, path)
+        result = self._call(f"PUT {url}", self._client().http_put, url, post_data=dict(data or {}))
+        return result if isinstance(result, dict) else {}
+
     def check_token(self, needs_write: bool) -> Json:
         """Fail early, with the fix, when the token cannot do what the step needs."""
         try:

@@ -11,7 +11,7 @@ import json
 import os
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,7 @@ from janitor.inventory_check import (
     text,
 )
 from janitor.model import Json, PlanItem, format_time, json_lines, parse_time
+from janitor.plan_sections import HEAD_FIELDS, PlanSections, read_sections
 from janitor.resources import KINDS
 
 FORMAT = "gitlab-janitor-plan"
@@ -97,6 +98,8 @@ class LoadedPlan:
     scope_lock: str | None
     items: tuple[PlanItem, ...]
     raw: Json
+    # pending items, grace and notify settings, the state's digest (empty in a plan made without them)
+    sections: PlanSections = field(default_factory=PlanSections)
 
 
 # A plan of a million items is about 500 MB; anything far past that is not a plan janitor wrote, and
@@ -107,8 +110,10 @@ _USE_AS_WRITTEN = "Use the plan file exactly as `janitor plan` wrote it (the pla
 PLAN_HEAD = obj({
     "gitlab_url": req(text), "created_at": req(iso_time), "scope_lock": opt(text),
     "policy_digest": req(text), "inventory_digest": req(text), "generator": present(text),
-    "totals": req(obj({"actions": req(size), "bytes": req(size)})), "items": req(list_of(anything)),
+    "totals": req(obj({"actions": req(size), "bytes": req(size), "pending": opt(size)})),
+    "items": req(list_of(anything)),
     "format": req(anything), "version": req(anything),  # checked before the digest, with their own words
+    **HEAD_FIELDS,
 }, closed=True)
 
 
@@ -134,6 +139,7 @@ def read_plan(path: str | Path) -> LoadedPlan:
         )
     try:
         PLAN_HEAD(body)
+        sections = read_sections(body)
     except ShapeError as exc:
         raise PlanFileError(f"{path}: malformed plan: {exc.describe()}.", _USE_AS_WRITTEN) from None
     items = tuple(_item(path, index, raw) for index, raw in enumerate(data["items"]))
@@ -146,7 +152,7 @@ def read_plan(path: str | Path) -> LoadedPlan:
     created = parse_time(data["created_at"])
     if created is None:
         raise PlanFileError(f"{path}: the plan has no created_at.")
-    return LoadedPlan(str(path), actual, data["gitlab_url"], created, data.get("scope_lock"), items, data)
+    return LoadedPlan(str(path), actual, data["gitlab_url"], created, data.get("scope_lock"), items, data, sections)
 
 
 def _load(path: str | Path) -> Any:

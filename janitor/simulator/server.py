@@ -179,12 +179,14 @@ class _Handler(BaseHTTPRequestHandler):
     def _handle(self, method: str) -> None:
         sim = self.server.simulator
         length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(length)  # bodies are not needed by any simulated endpoint
+        payload = self.rfile.read(length) if length else b""
         split = urlsplit(self.path)
         raw_path = split.path[len(API_PREFIX):] if split.path.startswith(API_PREFIX) else split.path
         raw_path = raw_path.rstrip("/") or "/"
         query = parse_qs(split.query, keep_blank_values=True)
+        # Grape reads a parameter from the query string or the body alike (JSON or form-encoded).
+        for key, values in body_params(payload, self.headers.get("Content-Type") or "").items():
+            query.setdefault(key, []).extend(values)
         token = self._token()
         if sim.latency:
             time.sleep(sim.latency)
@@ -274,6 +276,27 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if payload:
             self.wfile.write(payload)
+
+
+def body_params(payload: bytes, content_type: str) -> dict[str, list[str]]:
+    """A request body's parameters in the query's shape: a JSON list becomes repeated values, true/false
+    their lower-case words. A body that does not parse carries no parameters, as if it were absent."""
+    if not payload:
+        return {}
+    if "json" not in content_type:
+        return parse_qs(payload.decode("utf-8", "replace"), keep_blank_values=True)
+    try:
+        data = json.loads(payload)
+    except ValueError:
+        return {}
+    if not isinstance(data, dict):
+        return {}
+
+    def word(value: Any) -> str:
+        return ("true" if value else "false") if isinstance(value, bool) else str(value)
+
+    return {key: [word(v) for v in value] if isinstance(value, list) else [word(value)]
+            for key, value in data.items() if value is not None}
 
 
 class _Server(ThreadingHTTPServer):

@@ -149,6 +149,35 @@ class Job:
 
 
 @dataclass(slots=True, eq=False)
+class Note:
+    id: int
+    body: str
+    author: User
+    created_at: int
+    system: bool = False
+
+
+@dataclass(slots=True, eq=False)
+class Issue:
+    """A project issue (doc/api/issues.md). Labels are kept sorted, as GitLab lists them by title."""
+
+    id: int
+    iid: int
+    project_id: int
+    title: str
+    description: str | None
+    author: User
+    created_at: int
+    updated_at: int
+    labels: list[str] = field(default_factory=list)
+    assignees: list[User] = field(default_factory=list)
+    state: str = "opened"
+    closed_at: int | None = None
+    closed_by: User | None = None
+    notes: list[Note] = field(default_factory=list)
+
+
+@dataclass(slots=True, eq=False)
 class Project:
     id: int
     name: str
@@ -164,6 +193,9 @@ class Project:
     job_artifacts_size: int = 0
     # the upstream's id when this project is a fork (GET /projects/:id `forked_from_project`)
     forked_from_id: int | None = None
+    # "enabled", "private" or "disabled" (doc/api/projects.md, issues_access_level); disabled answers 403
+    issues_access_level: str = "enabled"
+    issues: list[Issue] = field(default_factory=list)  # ascending iid
     pipelines: list[Pipeline] = field(default_factory=list)  # ascending id
     jobs: list[Job] = field(default_factory=list)  # ascending id
     # Room for later resource families: "branches", "tags", "releases", ... -> their records.
@@ -199,6 +231,12 @@ class Instance:
     # an administrator only with the admin_mode scope.
     admin_mode: bool = False
     forks: dict[int, list[int]] = field(default_factory=dict)  # upstream id -> its forks' ids
+    # The last id given out per record family created over the API ("issue", "note"): ids are instance-wide.
+    last_ids: dict[str, int] = field(default_factory=dict)
+
+    def new_id(self, family: str) -> int:
+        self.last_ids[family] = self.last_ids.get(family, 0) + 1
+        return self.last_ids[family]
 
     def add_group(self, group: Group) -> None:
         self.groups[group.id] = group

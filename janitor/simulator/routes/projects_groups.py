@@ -97,6 +97,8 @@ def render_project(project: Project, ctx: Context, statistics: bool = False, sim
         },
     }
     data.update(_PROJECT_SETTINGS)
+    data.update(issues_access_level=project.issues_access_level,
+                issues_enabled=project.issues_access_level != "disabled")
     if simple:
         return {key: data[key] for key in _SIMPLE_FIELDS}
     data["forks_count"] = len(ctx.instance.forks.get(project.id, ()))
