@@ -26,7 +26,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from janitor.errors import AuthError, NotFound, UsageError
-from janitor.gitlab_api import GitLabAPI, Json, render_path
+from janitor.gitlab_api import GitLabAPI, Json, normalize_url, render_path
 
 DEFAULT_JOB_NAME = "janitor:plan"
 DEFAULT_ARTIFACT_PATH = "janitor-output/janitor-state.json"
@@ -52,6 +52,8 @@ class FetchOptions:
     artifact_path: str = DEFAULT_ARTIFACT_PATH
     max_jobs: int = DEFAULT_MAX_JOBS
     max_bytes: int = DEFAULT_MAX_BYTES
+    # Set when the pipeline's own jobs cannot be on the GitLab this run talks to: why no state is looked for.
+    not_here: str | None = None
 
 
 @dataclass(frozen=True)
@@ -63,11 +65,19 @@ class Fetched:
     written: bool
     size: int = 0
     removed_stale: bool = False  # a file already at `out` was removed because no state was found
+    not_here: str | None = None  # the search was not made, and why (FetchOptions.not_here)
 
 
-def options_from_env(env: Mapping[str, str], *, project: str | None, ref: str | None, out: Path, job_name: str,
-                     artifact_path: str, max_jobs: int, max_bytes: int) -> FetchOptions:
-    """The options, with the project and ref of the running CI job unless given."""
+def options_from_env(env: Mapping[str, str], gitlab_url: str, *, project: str | None, ref: str | None, out: Path,
+                     job_name: str, artifact_path: str, max_jobs: int, max_bytes: int) -> FetchOptions:
+    """The options, with the project and ref of the running CI job unless given. `gitlab_url` is the GitLab
+    this run talks to: when a CI job cleans another GitLab than the one running it (the component's
+    gitlab_url input), CI_PROJECT_ID names a project over there, so only an explicit --project is searched."""
+    ci_server = env.get("CI_SERVER_URL", "")
+    not_here = None
+    if not project and ci_server and normalize_url(ci_server) != normalize_url(gitlab_url):
+        not_here = (f"this pipeline runs on {normalize_url(ci_server)} but talks to {normalize_url(gitlab_url)}, "
+                    "where its jobs are not")
     project = project or env.get("CI_PROJECT_ID", "")
     ref = ref or env.get("CI_COMMIT_REF_NAME", "")
     if not project or not ref:
@@ -80,17 +90,17 @@ def options_from_env(env: Mapping[str, str], *, project: str | None, ref: str | 
         raise UsageError(f"--artifact-path {artifact_path!r} is not a relative path inside an artifacts archive.",
                          f"For example {DEFAULT_ARTIFACT_PATH}")
     return FetchOptions(project=project, ref=ref, out=out, job_name=job_name, artifact_path=artifact_path,
-                        max_jobs=max_jobs, max_bytes=max_bytes)
+                        max_jobs=max_jobs, max_bytes=max_bytes, not_here=not_here)
 
 
 def fetch_state(api: GitLabAPI, options: FetchOptions) -> Fetched:
-    found = _fetch(api, options)
+    found = Fetched(0, None, written=False, not_here=options.not_here) if options.not_here else _fetch(api, options)
     if isinstance(found, Fetched):
         # Whatever is already at `out` did not come from GitLab (a file committed to the repository, a
         # leftover): `plan --state` would trust its dates, so a run without a previous state leaves none.
         if options.out.is_file() or options.out.is_symlink():
             options.out.unlink()
-            return Fetched(found.scanned, found.job, written=False, removed_stale=True)
+            return Fetched(found.scanned, found.job, written=False, removed_stale=True, not_here=found.not_here)
         return found
     content, scanned, job = found
     write_atomically(options.out, content)

@@ -193,10 +193,9 @@ def _fetch_state_parser(sub: argparse._SubParsersAction[_Parser]) -> None:
                     "expired artifacts): say so, write nothing, exit 0. GitLab: GITLAB_URL (else CI_SERVER_URL); "
                     "token: GITLAB_TOKEN (read_api, Reporter on PROJECT).")
     p.add_argument("--out", type=_file_out, required=True, help="where the state goes (replaced atomically)")
-    p.add_argument("--project", default=os.environ.get("CI_PROJECT_ID"),
-                   help="id or full path of the project whose pipelines carry the state (env CI_PROJECT_ID)")
-    p.add_argument("--ref", default=os.environ.get("CI_COMMIT_REF_NAME"),
-                   help="branch or tag of those pipelines (env CI_COMMIT_REF_NAME)")
+    p.add_argument("--project", help="id or full path of the project whose pipelines carry the state (default: "
+                   "CI_PROJECT_ID, when the job runs on the GitLab it talks to)")
+    p.add_argument("--ref", help="branch or tag of those pipelines (default: CI_COMMIT_REF_NAME)")
     p.add_argument("--job-name", default=DEFAULT_JOB_NAME,
                    help=f"the job that publishes it (default {DEFAULT_JOB_NAME})")
     p.add_argument("--artifact-path", default=DEFAULT_ARTIFACT_PATH,

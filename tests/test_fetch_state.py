@@ -211,3 +211,20 @@ def test_without_a_project_or_ref_it_says_which_variable_is_missing(  # type: ig
     result = fetch(run, tmp_path / "state.json", env)
     assert result.code == 1
     assert "--ref (CI_COMMIT_REF_NAME)" in result.err
+
+
+def test_a_job_cleaning_another_gitlab_looks_for_its_pipeline_only_where_told(  # type: ignore[no-untyped-def]
+        run, sim: Simulator, instance: Instance, project: Project, tmp_path: Path) -> None:
+    # The component's gitlab_url input names another GitLab than the one running the pipeline: CI_PROJECT_ID
+    # means nothing there (it could even name someone else's project), so it is not searched ...
+    plan_job(instance, project, b'{"ok": true}\n')
+    env = {**ci_env(sim, project), "CI_SERVER_URL": "https://ci.example.test"}
+    out = tmp_path / "state.json"
+    result = fetch(run, out, env, "--gitlab-url", sim.url)
+    assert result.code == 0, result.err
+    assert "runs on https://ci.example.test but talks to" in result.err and "nothing under a grace rule" in result.err
+    assert not out.exists() and not [r for r in sim.requests if "/jobs" in r.path]
+    # ... unless a project over there is named explicitly.
+    result = fetch(run, out, env, "--gitlab-url", sim.url, "--project", project.path_with_namespace)
+    assert result.code == 0, result.err
+    assert out.read_bytes() == b'{"ok": true}\n'
