@@ -1,6 +1,5 @@
 """GET /projects/:id/jobs/:job_id/artifacts/*artifact_path, as doc/api/job_artifacts.md describes it
-("Download a single artifact file by job ID"), and the admin route tests in other processes use to leave a
-job's artifact behind."""
+("Download a single artifact file by job ID")."""
 
 from __future__ import annotations
 
@@ -8,7 +7,6 @@ import requests
 
 from janitor.simulator import TOKENS, Simulator
 from janitor.simulator.routes.jobs import add_job_with_files
-from janitor.simulator.routes.sim_admin import attach
 from janitor.simulator.state import MAINTAINER, MAINTAINER_USER
 
 
@@ -43,17 +41,3 @@ def test_no_archive_or_no_role_answers_as_gitlab(sim: Simulator, http: requests.
     sim.instance.add_member(project, MAINTAINER_USER, MAINTAINER)  # the read token's user is no member now
     assert _get(http, sim, f"/projects/{project.id}/jobs/{kept.id}/artifacts/state.json").status_code == 403
 
-
-def test_the_admin_route_leaves_a_successful_job_with_one_file(sim: Simulator, http: requests.Session) -> None:
-    attach(sim)
-    project = next(iter(sim.instance.projects.values()))
-    made = http.post(f"{sim.url}/api/v4/-/sim/jobs", headers={"PRIVATE-TOKEN": TOKENS["admin"]}, timeout=10,
-                     params={"project": project.path_with_namespace, "name": "janitor:plan", "ref": "main",
-                             "path": "janitor-output/janitor-state.json", "content": '{"x": "ü"}'})
-    assert made.status_code == 201, made.text
-    job_id = made.json()["id"]
-    newest = _get(http, sim, f"/projects/{project.id}/jobs?scope[]=success&per_page=1").json()[0]
-    assert (newest["id"], newest["name"], newest["ref"], newest["status"]) == (job_id, "janitor:plan", "main",
-                                                                                "success")
-    served = _get(http, sim, f"/projects/{project.id}/jobs/{job_id}/artifacts/janitor-output/janitor-state.json")
-    assert served.content == '{"x": "ü"}'.encode()

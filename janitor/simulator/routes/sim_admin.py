@@ -141,21 +141,3 @@ def _limit(text: str | None) -> int | None:
     if text is None or text in ("", "off", "none"):
         return None
     return int(text)
-
-
-@route("POST", "/-/sim/jobs")
-def add_job(ctx: Context) -> Response:
-    """A finished job with one artifact file, as a CI job that published it leaves it: `project` (id or
-    path), `name`, `ref`, `status` (default success), `path` and `content` (text) of the file. What a test
-    in another process uses to hand a pipeline's artifact to the next run (the pipeline runner uploads
-    nothing to the simulator)."""
-    from janitor.simulator.routes.jobs import add_job_with_files  # the routes import this module's package
-
-    _simulator(ctx)
-    project = ctx.instance.project(ctx.arg("project") or "")
-    name, ref, path = ctx.arg("name"), ctx.arg("ref"), ctx.arg("path")
-    if project is None or not name or not ref or not path:
-        raise bad_request("project (an existing one), name, ref and path are required")
-    job = add_job_with_files(ctx.instance, project, name=name, ref=ref, status=ctx.arg("status") or "success",
-                             files={path: (ctx.arg("content") or "").encode()})
-    return Response(201, {"id": job.id, "project_id": project.id})
