@@ -316,18 +316,17 @@ class GitLabAPI:
         return result
 
     def download(self, url: str, max_bytes: int) -> bytes:
-        """The bytes of a file GitLab serves at `url` (already rendered), never more than `max_bytes`: they
-        are untrusted, so a larger Content-Length is refused unread and a longer body is cut off and refused."""
+        """The file GitLab serves at `url` (rendered). Untrusted: refused past `max_bytes`, never read further."""
         response = self._call(f"GET {url}", self._client().http_get, url, streamed=True, raw=True)
         body = bytearray()
         with self._translated(f"GET {url}"), response:
             declared = response.headers.get("Content-Length", "")
-            if not (declared.isdigit() and int(declared) > max_bytes):
-                for chunk in response.iter_content(64 * 1024):
-                    body += chunk
-                    if len(body) > max_bytes:
-                        break
-        if len(body) > max_bytes or (declared.isdigit() and int(declared) > max_bytes):
+            too_big = declared.isdigit() and int(declared) > max_bytes
+            for chunk in () if too_big else response.iter_content(64 * 1024):
+                body += chunk
+                if len(body) > max_bytes:
+                    break
+        if too_big or len(body) > max_bytes:
             raise ApiError(f"GET {url}: the file is larger than {max_bytes} bytes, the most this reads.",
                            "It is not a file janitor wrote; look at that job's artifacts.")
         return bytes(body)
