@@ -25,7 +25,7 @@ from janitor.errors import JanitorError
 from janitor.pacing import RATE_RANGE, parse_rate
 from janitor.policy.checks import scope_path
 from janitor.textsafe import printable
-from janitor.units import bounded_float, bounded_int, parse_duration, whole_duration
+from janitor.units import bounded_float, bounded_int, parse_duration, parse_size, whole_duration
 
 log = logging.getLogger("janitor")
 
@@ -174,6 +174,41 @@ def _pacing_options(p: argparse.ArgumentParser) -> None:
                         "from 429s)")
 
 
+def _state_size(text: str) -> int:
+    from janitor.ci_state import MAX_BYTES
+
+    size = parse_size(text)
+    if not 1 <= size <= MAX_BYTES:
+        raise ValueError(f"{text!r} is not between 1B and 1GiB")
+    return size
+
+
+def _fetch_state_parser(sub: argparse._SubParsersAction[_Parser]) -> None:
+    from janitor.ci_state import DEFAULT_ARTIFACT_PATH, DEFAULT_JOB_NAME, DEFAULT_MAX_JOBS, MAX_JOBS
+
+    p = sub.add_parser(
+        "fetch-state", help="download the state the previous pipeline's plan job published (CI component)",
+        description="Find the newest successful JOB on REF in PROJECT with GitLab's jobs API and download "
+                    "ARTIFACT_PATH from its artifacts to --out, for `janitor plan --state`. None found (a first run, "
+                    "expired artifacts): say so, write nothing, exit 0. GitLab: GITLAB_URL (else CI_SERVER_URL); "
+                    "token: GITLAB_TOKEN (read_api, Reporter on PROJECT).")
+    p.add_argument("--out", type=_file_out, required=True, help="where the state goes (replaced atomically)")
+    p.add_argument("--project", help="id or full path of the project whose pipelines carry the state (default: "
+                   "CI_PROJECT_ID, when the job runs on the GitLab it talks to)")
+    p.add_argument("--ref", help="branch or tag of those pipelines (default: CI_COMMIT_REF_NAME)")
+    p.add_argument("--job-name", default=DEFAULT_JOB_NAME,
+                   help=f"the job that publishes it (default {DEFAULT_JOB_NAME})")
+    p.add_argument("--artifact-path", default=DEFAULT_ARTIFACT_PATH,
+                   help=f"the file inside that job's artifacts (default {DEFAULT_ARTIFACT_PATH})")
+    p.add_argument("--max-jobs", type=whole_number(1, MAX_JOBS), default=DEFAULT_MAX_JOBS,
+                   help=f"look at no more than this many of the newest successful jobs, 1 to {MAX_JOBS} "
+                        f"(default {DEFAULT_MAX_JOBS})")
+    p.add_argument("--max-size", type=_checked(_state_size), default="64MiB",
+                   help="refuse a state file larger than this, up to 1GiB (default 64MiB)")
+    _gitlab_url_option(p)
+    _pacing_options(p)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="janitor", description="Policy-driven, dry-run-first GitLab clean-up.",
                      epilog="exit codes: 0 done, 1 bad input, usage or API failure, 2 apply finished but some items "
@@ -241,6 +276,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--yes", action="store_true", help="really create, update and close the issues")
     _gitlab_url_option(p)
     _pacing_options(p)
+
+    _fetch_state_parser(sub)
 
     p = sub.add_parser("demo", help="the whole cycle against the built-in simulator")
     p.add_argument("--dir", type=_dir_out, default=Path("janitor-demo"), help="where the demo writes its files")
@@ -337,7 +374,7 @@ def _masked(text: str) -> str:
 def _run(args: argparse.Namespace) -> int:
     from janitor import commands
 
-    handler = getattr(commands, f"cmd_{args.command}")
+    handler = getattr(commands, f"cmd_{args.command.replace('-', '_')}")
     result: int = handler(args)
     return result
 

@@ -185,6 +185,35 @@ def cmd_notify(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_fetch_state(args: argparse.Namespace) -> int:
+    from janitor.ci_state import fetch_state, options_from_env
+
+    api = _api(args)
+    options = options_from_env(os.environ, api.connection.url, project=args.project, ref=args.ref, out=args.out,
+                               job_name=args.job_name, artifact_path=args.artifact_path, max_jobs=args.max_jobs,
+                               max_bytes=args.max_size)
+    result = fetch_state(api, options)
+    what = f"{options.job_name!r} job on ref {options.ref!r} of project {options.project}"
+    job = result.job
+    if result.written and job is not None:
+        err(f"fetch-state: wrote {options.out} ({result.size} bytes) from job {job['id']}, the newest successful "
+            f"{what} (finished {job.get('finished_at')})")
+        return 0
+    if result.not_here:
+        err(f"fetch-state: no previous state: {result.not_here}. Starting fresh, so nothing under a grace rule will "
+            "ever be removed; pass --project with a project on that GitLab whose pipelines run this job.")
+    elif job is None:
+        err(f"fetch-state: no successful {what} among the {result.scanned} newest successful jobs (--max-jobs "
+            f"{options.max_jobs}): first run, starting fresh")
+    else:
+        err(f"fetch-state: job {job['id']}, the newest successful {what}, has no {options.artifact_path} in its "
+            "artifacts (expired, erased, or not published): starting fresh. Keep the state artifact longer than "
+            "the schedule's interval.")
+    if result.removed_stale:
+        err(f"fetch-state: removed {options.out}: it did not come from a previous run")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from janitor.demo import run_demo
 

@@ -141,6 +141,8 @@ def _compile(template: str) -> re.Pattern[str]:
     # ":id" segments match one path segment; the server matches against the still-encoded
     # path, so "acme%2Fplatform%2Fapi" stays one segment as in GitLab.
     parts = re.sub(r":(\w+)", r"(?P<\1>[^/]+)", template)
+    # "*name" is Grape's wildcard: the rest of the path, slashes included (`*artifact_path`).
+    parts = re.sub(r"\*(\w+)", r"(?P<\1>.+)", parts)
     return re.compile(f"^{parts}$")
 
 

@@ -264,6 +264,8 @@ class _Handler(BaseHTTPRequestHandler):
             payload, content_type = b"", None
         elif isinstance(body, str):
             payload, content_type = body.encode(), "text/plain; charset=utf-8"
+        elif isinstance(body, bytes):  # a file, such as one artifact from an archive
+            payload, content_type = body, "application/octet-stream"
         else:
             payload, content_type = json.dumps(body, separators=(",", ":")).encode(), "application/json"
         self.send_response(status)

@@ -138,6 +138,9 @@ class Job:
     junit_size: int
     expire_at: int | None
     erased_at: int | None = None
+    # The files inside the artifacts archive, by path, for the jobs a test gives real files
+    # (GET /projects/:id/jobs/:job_id/artifacts/*artifact_path); None for the generated millions.
+    archive_files: dict[str, bytes] | None = None
 
     @property
     def artifacts_size(self) -> int:
@@ -303,6 +306,7 @@ class Instance:
         project = self.projects[job.pipeline.project_id]
         before = job.artifacts_size
         job.archive_size = job.metadata_size = job.junit_size = 0
+        job.archive_files = None
         if not keep_trace:
             job.trace_size = 0
         project.job_artifacts_size -= before - job.artifacts_size

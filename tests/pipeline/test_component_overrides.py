@@ -110,7 +110,7 @@ def test_the_image_is_the_input_not_a_variable(pipelines: Workspace) -> None:
     config = yaml.safe_load(run.output[run.output.index("---") if run.output.startswith("---") else 0:]
                             .split("\nparsing and downloads")[0])
     images = {name: job["image"]["name"] for name, job in config.items() if name.startswith("janitor:")}
-    assert len(images) == 5, images
+    assert len(images) == 6, images
     for name, image in images.items():
         assert image.endswith(f"/gitlab-janitor/gitlab-janitor:{__version__}"), (name, image)
         assert "attacker" not in image and "JANITOR_DEFAULT_IMAGE" not in image, (name, image)

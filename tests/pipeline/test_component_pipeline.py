@@ -14,7 +14,8 @@ from gcl_harness import ADMIN_TOKEN, Run, SimulatorProcess, Workspace
 
 pytestmark = [pytest.mark.pipeline, pytest.mark.slow]
 
-JANITOR_JOBS = ["janitor:validate", "janitor:collect: [1/2]", "janitor:collect: [2/2]", "janitor:merge", "janitor:plan"]
+JANITOR_JOBS = ["janitor:validate", "janitor:collect: [1/2]", "janitor:collect: [2/2]", "janitor:merge", "janitor:plan",
+                "janitor:notify"]
 
 # Artifact state of every job the token can see: (project id, job id) -> the artifact files it has.
 Snapshot = dict[tuple[int, int], tuple[str, ...]]

@@ -159,7 +159,8 @@ def test_apply_is_manual_blocking_approved_serialised_and_digest_checked() -> No
     assert apply["allow_failure"] is False
     assert apply["environment"]["name"] == "cleanup"
     assert apply["resource_group"] == "janitor/cleanup"
-    assert apply["needs"] == [{"job": "janitor:plan", "artifacts": True}]
+    # the reviewed plan's artifacts, and the notify job done first (its files are not needed)
+    assert apply["needs"] == [{"job": "janitor:plan", "artifacts": True}, {"job": "janitor:notify", "artifacts": False}]
     script = "\n".join(apply["script"])
     assert "approved=$(sed -n 's/^JANITOR_PLAN_DIGEST=//p' janitor-output/plan.env" in script
     assert '--expect-digest "$approved"' in script

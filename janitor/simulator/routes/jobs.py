@@ -15,7 +15,7 @@ from janitor.simulator.routing import (
     not_found,
     route,
 )
-from janitor.simulator.state import JOB_SCOPES, Job, Project, iso
+from janitor.simulator.state import JOB_SCOPES, REPORTER, Instance, Job, Pipeline, Project, iso
 
 _TAG_LIST = ["docker", "linux"]
 
@@ -172,3 +172,42 @@ def erase_job(ctx: Context) -> Response:
     ctx.instance.delete_job_artifacts(job, keep_trace=False)
     job.erased_at = ctx.instance.now
     return Response(201, render_job(job, ctx, project, erase_view=True))
+
+
+@route("GET", "/projects/:id/jobs/:job_id/artifacts/*artifact_path")
+def artifact_file(ctx: Context) -> Response:
+    # doc/api/job_artifacts.md "Download a single artifact file by job ID": 200 with the file, 400 for an
+    # invalid path, 404 for "Build not found, no artifacts, or all artifacts are reports" and (Workhorse,
+    # which extracts the entry) for a path the archive does not hold. Reading a private project's job
+    # artifacts takes the Reporter role (doc/user/permissions.md, "Download and browse job artifacts").
+    project = ctx.project()
+    job = _find_job(ctx, project)
+    ctx.require_role(REPORTER)
+    path = ctx.params["artifact_path"]
+    # lib/gitlab/ci/build/artifacts/path.rb: no NUL byte, no "..", not absolute
+    if "\0" in path or path.startswith("/") or ".." in path.split("/"):
+        raise bad_request("artifact_path is invalid")
+    if not job.archive_size:
+        raise not_found()
+    content = (job.archive_files or {}).get(path)
+    if content is None:
+        raise ApiError(404, "Not Found\n", text=True)
+    return Response(200, content)
+
+
+def add_job_with_files(instance: Instance, project: Project, *, name: str, ref: str, status: str,
+                       files: dict[str, bytes], created_at: int | None = None) -> Job:
+    """A finished job in a pipeline of its own whose artifacts archive holds `files` (none: no archive),
+    as a CI job that published them would leave it. Ids follow the highest in the instance."""
+    now = instance.now if created_at is None else created_at
+    pipeline_id = max(instance.pipelines, default=0) + 1
+    job_id = max(instance.jobs, default=0) + 1
+    sha = f"{pipeline_id:040x}"
+    pipeline = Pipeline(pipeline_id, len(project.pipelines) + 1, project.id, ref, False, sha, sha, status,
+                        "schedule", now, now, now, now)
+    archive = sum(len(content) for content in files.values())
+    job = Job(job_id, pipeline, name, "test", status, now, now, now, archive, 150 if archive else 0, 1_000, 0,
+              None, archive_files=dict(files) if files else None)
+    pipeline.jobs.append(job)
+    instance.add_pipeline(project, pipeline)
+    return job
