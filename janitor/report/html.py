@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from janitor.grace import due_text
 from janitor.model import Json
 from janitor.textsafe import printable
 from janitor.units import human_bytes
@@ -148,6 +149,9 @@ def _summary(data: Json) -> str:
              (human_bytes(totals["remove_bytes"]), "to free"),
              (f"{touched} of {totals['projects']}", "projects touched"),
              (f"{totals['kept_items']}", f"items kept ({human_bytes(totals['kept_bytes'])})")]
+    if totals["pending_items"]:
+        cards.append((f"{totals['pending_items']}",
+                      f"items pending, grace not over ({human_bytes(totals['pending_bytes'])})"))
     return '<div class="cards">' + "".join(
         f'<div class="card"><b>{_e(big)}</b><span>{_e(small)}</span></div>' for big, small in cards) + "</div>"
 
@@ -221,6 +225,13 @@ def _project(project: Json, open_: bool) -> str:
                           ([_cell(i["title"]), _cell(i["rule"]), _cell(i["resource"]),
                             _cell(human_bytes(i["bytes"]), i["bytes"]), _cell(i["reason"])]
                            for i in project["remove"][:ROWS_PER_LIST]), project["remove_items"]))
+    if project["pending"]:
+        out.append(f'<h4 class="pending">Pending ({project["pending_items"]}: grace period not over)</h4>')
+        out.append(_table(["item", "rule", "kind", "bytes", "status"],
+                          ([_cell(i["title"]), _cell(i["rule"]), _cell(i["resource"]),
+                            _cell(human_bytes(i["bytes"]), i["bytes"]),
+                            _cell(f"to be removed on or after {due_text(i['due'])}")]
+                           for i in project["pending"][:ROWS_PER_LIST]), project["pending_items"]))
     if project["kept"]:
         counts = ", ".join(f"{n} {c}" for c, n in project["kept_by_category"].items())
         out.append(f"<details><summary>Kept ({project['kept_items']}: {_e(counts)})</summary>")
