@@ -4,6 +4,7 @@ a run `grace` later would see them."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import timedelta
 from pathlib import Path
@@ -11,6 +12,8 @@ from typing import Any
 
 import jsonschema
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from engine_helpers import Result
 
 from janitor.model import format_time, parse_time
@@ -256,3 +259,41 @@ def test_state_schema_is_printed(run) -> None:
     schema = json.loads(result.out)
     assert schema["title"].startswith("gitlab-janitor state")
     assert schema["properties"]["items"]["items"]["required"] == ["id", "rule", "first_qualified", "fingerprint"]
+
+
+def test_grace_clock_invariants_and_byte_stability_property(run, env, tmp_path: Path) -> None:
+    """Whatever the previous state says (some items known for a while, some never seen), the same inputs give
+    the same plan and state bytes; an item is removed exactly when its clock reached the grace period."""
+    inventory = collect(run, env, tmp_path)
+    state = tmp_path / "state.json"
+    assert plan(run, env, tmp_path, inventory, "--state", state).code == 0
+    fresh = load(state)
+    now = parse_time(fresh["updated_at"])
+    assert now is not None and len(fresh["items"]) >= 3
+
+    @settings(max_examples=3, deadline=None)
+    @given(ages=st.lists(st.one_of(st.none(), st.integers(0, 30 * 24)), min_size=len(fresh["items"]),
+                         max_size=len(fresh["items"])),
+           lag=st.integers(0, 48))
+    def check(ages: list[int | None], lag: int) -> None:
+        previous = dict(fresh, updated_at=format_time(now - timedelta(hours=lag)), items=[
+            dict(item, first_qualified=format_time(now - timedelta(hours=lag + age)))
+            for item, age in zip(fresh["items"], ages, strict=True) if age is not None])
+        runs = []
+        for name in ("a", "b"):
+            copy = tmp_path / f"prop-{name}.json"
+            copy.write_text(json.dumps(previous), encoding="utf-8")
+            assert plan(run, env, tmp_path, inventory, "--state", copy, out=f"prop-{name}.plan").code == 0
+            runs.append(((tmp_path / f"prop-{name}.plan").read_bytes(), copy.read_bytes()))
+        assert runs[0] == runs[1]
+        written, new_state = json.loads(runs[0][0]), json.loads(runs[0][1])
+        known = {i["id"]: parse_time(i["first_qualified"]) for i in previous["items"]}
+        due = {i for i, first in known.items() if first + timedelta(days=14) <= now}  # type: ignore[operator]
+        assert {i["id"] for i in written["items"]} == due
+        assert {p["id"] for p in written["pending"]} == {i["id"] for i in fresh["items"]} - due
+        for p in written["pending"]:
+            assert parse_time(p["first_qualified"]) == known.get(p["id"], now)
+        assert {i["id"] for i in new_state["items"]} == {i["id"] for i in fresh["items"]}
+        assert written["state_digest"] == "sha256:" + hashlib.sha256(runs[0][1]).hexdigest()
+
+    check()

@@ -49,6 +49,8 @@ def _before_after(projects: list[ProjectResult]) -> Json:
     for p in projects:
         for k in p.kept:
             seen[k.resource].setdefault((p.project_id, k.title), (k.bytes, False))
+        for w in p.pending:  # still there after this plan: its grace period has not passed
+            seen[w.item.resource].setdefault((p.project_id, w.item.title), (w.item.bytes, False))
         for i in p.removed:
             seen[i.resource][(p.project_id, i.title)] = (i.bytes, True)
     out: Json = {}
