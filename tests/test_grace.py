@@ -12,9 +12,9 @@ from typing import Any
 
 import jsonschema
 import pytest
+from engine_helpers import Result
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from engine_helpers import Result
 
 from janitor.model import format_time, parse_time
 from janitor.plan_file import PLAN_SCHEMA, read_plan
