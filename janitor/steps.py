@@ -41,6 +41,10 @@ class PlanOutcome:
 
 
 def run_plan(options: PlanOptions, env: dict[str, str], warn: Callable[[str], None]) -> PlanOutcome:
+    if options.state and options.state.resolve() in (options.out.resolve(),
+                                                     options.dotenv.resolve() if options.dotenv else None):
+        raise UsageError(f"--state {options.state} is also the plan's --out or --dotenv file.",
+                         "Give the state its own file, such as state.json next to the plan.")
     policy = load_policy(options.policy)
     if options.scope_lock:
         problems = scope_lock_violations(policy, options.scope_lock)

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from janitor.model import format_time, parse_time
 from janitor.plan_file import PLAN_SCHEMA, read_plan
+from janitor.report.schema import REPORT_SCHEMA
 from janitor.simulator import Instance
 from janitor.simulator.repo_state import repository
 from janitor.state import STATE_SCHEMA
@@ -157,7 +158,10 @@ def test_reports_list_and_count_pending_items(run, env, tmp_path: Path) -> None:
     assert plan(run, env, tmp_path, inventory, "--state", tmp_path / "state.json").code == 0
     pending = load(tmp_path / "plan.json")["pending"]
     report = load(tmp_path / "report" / "report.json")
+    jsonschema.validate(report, REPORT_SCHEMA)
     assert report["totals"]["pending_items"] == len(pending) and report["totals"]["remove_items"] == 0
+    branches = report["totals"]["before_after"]["branches"]
+    assert branches["after_items"] == branches["before_items"]  # pending items are still there afterwards
     assert sum(p["pending_items"] for p in report["projects"]) == len(pending)
     assert report["totals"]["by_rule"][0]["pending"] == len(pending)
     markdown = (tmp_path / "report" / "report.md").read_text(encoding="utf-8")
@@ -251,6 +255,13 @@ def test_corrupt_state_is_a_clear_error(run, env, tmp_path: Path, content: bytes
     result = plan(run, env, tmp_path, inventory, "--state", state)
     assert result.code == 1 and words in result.err and "Traceback" not in result.err
     assert state.read_bytes() == content
+
+
+def test_state_and_plan_cannot_share_a_file(run, env, tmp_path: Path) -> None:
+    inventory = collect(run, env, tmp_path)
+    result = plan(run, env, tmp_path, inventory, "--state", tmp_path / "plan.json")
+    assert result.code == 1 and "--state" in result.err and "its own file" in result.err
+    assert not (tmp_path / "plan.json").exists()
 
 
 def test_state_schema_is_printed(run) -> None:
