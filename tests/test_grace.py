@@ -144,6 +144,29 @@ def test_a_new_commit_restarts_the_clock_and_a_deleted_branch_is_dropped(run, en
     assert saved[pushed["id"]]["fingerprint"] == {"commit": "f" * 40}
 
 
+def test_a_project_the_inventory_could_not_list_keeps_its_clocks(run, env, tmp_path: Path) -> None:
+    inventory = collect(run, env, tmp_path)
+    state = tmp_path / "state.json"
+    assert plan(run, env, tmp_path, inventory, "--state", state).code == 0
+    project = load(tmp_path / "plan.json")["pending"][0]["project_id"]
+    projects = inventory / "projects.json"
+    lines = projects.read_text(encoding="utf-8").splitlines(keepends=True)
+    entry = f'"{project}": {{'
+    lines = [line.replace(entry, entry + '"_incomplete": "listing failed (HTTP 500)", ', 1)
+             if line.startswith(entry) else line for line in lines]
+    projects.write_text("".join(lines), encoding="utf-8")
+    shift_back(state, timedelta(days=15))
+    before = {i["id"]: i for i in load(state)["items"]}
+    result = plan(run, env, tmp_path, inventory, "--state", state)
+    assert result.code == 0, result.err
+    written = load(tmp_path / "plan.json")
+    held = {i for i in before if i.startswith(f"{project}/")}
+    assert held and not held & {i["id"] for i in written["items"] + written["pending"]}
+    after = {i["id"]: i for i in load(state)["items"]}
+    assert {i: after[i] for i in held} == {i: before[i] for i in held}  # same first_qualified: clock kept
+    assert set(after) == set(before)
+
+
 def test_without_state_plan_warns_that_nothing_under_grace_can_ever_be_removed(run, env, tmp_path: Path) -> None:
     inventory = collect(run, env, tmp_path)
     result = plan(run, env, tmp_path, inventory)
