@@ -79,7 +79,7 @@ def read_state(path: str | Path, gitlab_url: str, now: datetime) -> State | None
     data = _load(path)
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise StateError(f"{path} is not a gitlab-janitor state file.", _AS_WRITTEN)
-    if data.get("version") != VERSION:
+    if type(data.get("version")) is not int or data["version"] != VERSION:  # `true == 1` in Python
         raise StateError(f"{path} is state format version {show(data.get('version'))}; this janitor reads "
                          f"{VERSION}.", _AS_WRITTEN)
     try:

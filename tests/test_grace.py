@@ -270,6 +270,7 @@ def test_tampered_state_is_refused_and_nothing_is_written(run, env, tmp_path: Pa
     (b"\xff\xfe not text", "not valid JSON"),
     (b"[" * 100_000, "nested too deeply"),
     (b'{"format": "gitlab-janitor-state", "version": 2}', "state format version 2"),
+    (b'{"format": "gitlab-janitor-state", "version": true}', "state format version true"),
 ])
 def test_corrupt_state_is_a_clear_error(run, env, tmp_path: Path, content: bytes, words: str) -> None:
     inventory = collect(run, env, tmp_path)
@@ -278,6 +279,15 @@ def test_corrupt_state_is_a_clear_error(run, env, tmp_path: Path, content: bytes
     result = plan(run, env, tmp_path, inventory, "--state", state)
     assert result.code == 1 and words in result.err and "Traceback" not in result.err
     assert state.read_bytes() == content
+
+
+def test_a_dangling_symlink_is_not_taken_for_a_first_run(run, env, tmp_path: Path) -> None:
+    inventory = collect(run, env, tmp_path)
+    state = tmp_path / "state.json"
+    state.symlink_to(tmp_path / "artifacts" / "state.json")
+    result = plan(run, env, tmp_path, inventory, "--state", state)
+    assert result.code == 1 and "symbolic link to a file that does not exist" in result.err
+    assert not (tmp_path / "plan.json").exists()
 
 
 def test_state_and_plan_cannot_share_a_file(run, env, tmp_path: Path) -> None:
