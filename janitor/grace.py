@@ -86,7 +86,8 @@ class GraceClock:
             if entry.id.startswith(prefix) and entry.rule in self.grace and rule in (None, entry.rule):
                 self.entries.setdefault(entry.id, entry)
 
-    def rules_json(self, policy: Policy) -> Json:
-        """plan.json's `grace` section: only rules with grace, as the policy writes them."""
-        return {r.name: {"grace": r.grace, "notify": r.notify} for r in sorted(policy.rules, key=lambda r: r.name)
-                if r.grace}
+
+def grace_section(policy: Policy) -> Json:
+    """plan.json's `grace` section: only rules with grace, as the policy writes them."""
+    return {r.name: {"grace": r.grace, "notify": r.notify} for r in sorted(policy.rules, key=lambda r: r.name)
+            if r.grace}

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from janitor.errors import InventoryError, SafetyRefusal, UsageError
 from janitor.gitlab_api import Connection, normalize_url
-from janitor.grace import GraceClock
+from janitor.grace import GraceClock, grace_section
 from janitor.inventory import read_inventory
 from janitor.model import Json, parse_time
 from janitor.plan_file import build_plan, write_plan
@@ -81,7 +81,7 @@ def run_plan(options: PlanOptions, env: dict[str, str], warn: Callable[[str], No
         plan = build_plan(evaluation.items, gitlab_url=url, created_at=now, policy_digest=policy.digest,
                           inventory_digest=inventory.digest, scope_lock=options.scope_lock, prepared=prepared,
                           pending=[p.to_json() for project in evaluation.projects for p in project.pending],
-                          grace=clock.rules_json(policy), notify=policy.notify.to_json(),
+                          grace=grace_section(policy), notify=policy.notify.to_json(),
                           state_digest=state_digest(new_state) if new_state is not None else None)
         header["plan_digest"] = plan["digest"]
     report = report_data(evaluation, policy, header, prepared)
@@ -91,7 +91,7 @@ def run_plan(options: PlanOptions, env: dict[str, str], warn: Callable[[str], No
         if options.dotenv:
             options.dotenv.write_text(f"JANITOR_PLAN_DIGEST={plan['digest']}\n"
                                       f"JANITOR_PLAN_ACTIONS={plan['totals']['actions']}\n", encoding="utf-8")
-        # After the plan: a refused plan leaves the old state, so no clock moves on a run that planned nothing
+        # After the plan: a refused plan leaves the old state, so no clock starts on a run that planned nothing
         if options.state and new_state is not None:
             write_state(options.state, new_state)
     return PlanOutcome(evaluation, report, plan, reports, plan is not None and new_state is not None)
