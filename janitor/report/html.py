@@ -210,7 +210,8 @@ def _tables(data: Json) -> str:
 
 def _project(project: Json, open_: bool) -> str:
     head = (f"{_e(project['path'])}: {project['remove_items']} to remove, "
-            f"{_e(human_bytes(project['remove_bytes']))}, {project['kept_items']} kept")
+            f"{_e(human_bytes(project['remove_bytes']))}, {project['kept_items']} kept"
+            + (f", {project['pending_items']} pending" if project["pending_items"] else ""))
     out = [f'<details class="project" id="p-{int(project["id"])}"{" open" if open_ else ""}>'
            f"<summary>{head}</summary>"]
     facts = [f"<li>note: {_e(n)}</li>" for n in project["notes"]]

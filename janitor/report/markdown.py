@@ -125,7 +125,8 @@ def render_markdown(data: Json) -> str:
 
 def _project(project: Json) -> list[str]:
     out = [f"### {md_text(project['path'])}: {project['remove_items']} to remove, "
-           f"{human_bytes(project['remove_bytes'])}", ""]
+           f"{human_bytes(project['remove_bytes'])}"
+           + (f", {project['pending_items']} pending" if project["pending_items"] else ""), ""]
     for note in project["notes"]:
         out.append(f"- note: {md_text(note)}")
     for rule, paths in project["overrides"].items():
