@@ -74,7 +74,8 @@ def shift_back(state: Path, delta: timedelta) -> None:
 
 
 def test_first_run_plans_nothing_under_grace_second_run_after_grace_plans_it(run, env, tmp_path: Path) -> None:
-    inventory = collect(run, env, tmp_path, WARN_FIRST.replace("max_actions: 1000", "max_actions: 0"))
+    strict = WARN_FIRST.replace("max_actions: 1000, max_percent: 100", "max_actions: 0, max_percent: 1")
+    inventory = collect(run, env, tmp_path, strict)
     state = tmp_path / "state.json"
     first = plan(run, env, tmp_path, inventory, "--state", state)
     assert first.code == 0, first.err  # max_actions 0: pending items count toward no limit
@@ -94,6 +95,8 @@ def test_first_run_plans_nothing_under_grace_second_run_after_grace_plans_it(run
     saved = load(state)
     jsonschema.validate(saved, STATE_SCHEMA)
     assert [i["id"] for i in saved["items"]] == sorted(pending)
+    rows = [json.loads(line.strip().rstrip(",")) for line in state.read_text().splitlines() if '"id":' in line]
+    assert rows == saved["items"]  # one line per item: small, and readable in a diff
     assert saved["updated_at"] == plan1["created_at"] and saved["gitlab_url"] == plan1["gitlab_url"]
     assert read_plan(tmp_path / "plan.json").items == ()  # apply reads the new sections
 
