@@ -63,6 +63,7 @@ class GraceClock:
         self.grace: dict[str, timedelta] = {r.name: parse_duration(r.grace) for r in policy.rules if r.grace}
         self.previous: Mapping[str, Entry] = previous.entries if previous else {}
         self.entries: dict[str, Entry] = {}
+        self._by_project: dict[str, list[Entry]] | None = None
 
     def hold(self, item: PlanItem) -> Pending | None:
         """None when the item may be removed now (its rule has no grace, or its grace has passed);
@@ -81,9 +82,12 @@ class GraceClock:
 
     def carry(self, project_id: int, rule: str | None = None) -> None:
         """Keep the clocks of a project (or of one rule in it) the inventory could not evaluate."""
-        prefix = f"{project_id}/"
-        for entry in self.previous.values():
-            if entry.id.startswith(prefix) and entry.rule in self.grace and rule in (None, entry.rule):
+        if self._by_project is None:  # indexed once: a run may have many incomplete projects
+            self._by_project = {}
+            for entry in self.previous.values():
+                self._by_project.setdefault(entry.id.split("/", 1)[0], []).append(entry)
+        for entry in self._by_project.get(str(project_id), ()):
+            if entry.rule in self.grace and rule in (None, entry.rule):
                 self.entries.setdefault(entry.id, entry)
 
 
