@@ -221,10 +221,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("validate", help="check a policy; errors name file, line and rule")
     p.add_argument("policy", type=Path)
-    p = sub.add_parser("schema", help="print the policy's (or the plan's, or the report's) JSON schema")
+    p = sub.add_parser("schema", help="print the policy's (or the plan's, the report's, the state's) JSON schema")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--plan", action="store_true")
     g.add_argument("--report", action="store_true")
+    g.add_argument("--state", action="store_true", help="the state file `plan --state` writes")
 
     p = sub.add_parser("collect", help="write the inventory of what the policy's rules need (read-only)")
     p.add_argument("--policy", type=Path, required=True)
@@ -251,6 +252,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-actions", type=_max_actions, metavar="N",
                    help="refuse (exit 3, no plan written) a plan with more than N actions, on top of the "
                         "policy's limits")
+    p.add_argument("--state", type=_file_out, metavar="FILE",
+                   help="grace periods: read the previous run's state from FILE (if it exists) and replace it "
+                        "with this run's; without it nothing under a rule with grace is ever removed")
 
     p = sub.add_parser("apply", help="carry out a plan (dry-run unless --yes)")
     p.add_argument("plan", type=Path)

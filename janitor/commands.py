@@ -14,6 +14,7 @@ from janitor.apply import FAILED, ApplyOptions, Outcome, apply_plan
 from janitor.collect import CollectOptions, Progress, collect
 from janitor.errors import UsageError
 from janitor.gitlab_api import GitLabAPI
+from janitor.grace import due_text
 from janitor.merge import merge_inventories
 from janitor.model import Json
 from janitor.pacing import build_pacer
@@ -36,7 +37,9 @@ def out(text: str) -> None:
 def cmd_validate(args: argparse.Namespace) -> int:
     policy = load_policy(args.policy)
     kinds = ", ".join(sorted({r.resource for r in policy.rules}))
-    out(f"{args.policy}: valid policy, {len(policy.rules)} rules ({kinds}), {len(policy.overrides)} overrides")
+    graced = sum(1 for r in policy.rules if r.grace)
+    out(f"{args.policy}: valid policy, {len(policy.rules)} rules ({kinds}), {len(policy.overrides)} overrides"
+        + (f", {graced} with a grace period" if graced else ""))
     return 0
 
 
@@ -47,6 +50,10 @@ def cmd_schema(args: argparse.Namespace) -> int:
         from janitor.report.schema import REPORT_SCHEMA
 
         schema = REPORT_SCHEMA
+    elif args.state:
+        from janitor.state import STATE_SCHEMA
+
+        schema = STATE_SCHEMA
     else:
         schema = policy_schema()
     print(json.dumps(schema, indent=2, sort_keys=True))
@@ -93,12 +100,14 @@ def summary_table(rows: dict[str, tuple[int, int]], title: str) -> None:
 def cmd_plan(args: argparse.Namespace) -> int:
     outcome = run_plan(PlanOptions(policy=args.policy, inventory=args.inventory, out=args.out,
                                    report_dir=args.report_dir, dotenv=args.dotenv, scope_lock=args.scope_lock,
-                                   max_actions=args.max_actions),
+                                   max_actions=args.max_actions, state=args.state),
                        dict(os.environ), warn=lambda text: err(f"plan: warning: {text}"))
     totals = outcome.report["totals"]
     summary_table({k: (v["items"], v["bytes"]) for k, v in totals["by_resource"].items()},
                   f"plan: {totals['remove_items']} items to remove, {human_bytes(totals['remove_bytes'])}, "
-                  f"in {totals['projects']} projects; {totals['kept_items']} kept")
+                  f"in {totals['projects']} projects; {totals['kept_items']} kept"
+                  + (f"; {totals['pending_items']} pending (grace period not over)" if totals["pending_items"] else ""))
+    _pending_summary(outcome.report)
     for rule in totals["by_rule"]:
         if rule["unevaluated_projects"]:
             err(f"plan: rule {rule['rule']!r} not evaluated in {rule['unevaluated_projects']} projects: the "
@@ -113,7 +122,23 @@ def cmd_plan(args: argparse.Namespace) -> int:
             "or narrow the rules.")
         return 3
     err(f"plan: wrote {args.out} ({outcome.plan['digest']})")
+    if outcome.state_written:
+        err(f"plan: wrote {args.state} ({outcome.plan['state_digest']})")
     return 0
+
+
+PENDING_SHOWN = 10
+
+
+def _pending_summary(report: Json) -> None:
+    """The pending items soonest due, each with its date; the reports list all of them."""
+    pending = sorted((p for project in report["projects"] for p in project["pending"]),
+                     key=lambda p: (p["due"], p["project_path"], p["id"]))
+    for p in pending[:PENDING_SHOWN]:
+        err(f"  pending: {p['project_path']} {p['title']} ({p['rule']}): to be removed on or after "
+            f"{due_text(p['due'])}")
+    if len(pending) > PENDING_SHOWN:
+        err(f"  ... and {len(pending) - PENDING_SHOWN} more pending, listed in the reports")
 
 
 def cmd_apply(args: argparse.Namespace) -> int:

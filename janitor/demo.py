@@ -11,7 +11,8 @@ from pathlib import Path
 from janitor.apply import ApplyOptions, apply_plan
 from janitor.collect import CollectOptions, collect
 from janitor.gitlab_api import Connection, GitLabAPI
-from janitor.model import KEPT_PROTECTED
+from janitor.grace import due_text
+from janitor.model import KEPT_PROTECTED, Json
 from janitor.plan_file import read_plan
 from janitor.policy import load_policy
 from janitor.steps import PlanOptions, run_plan
@@ -19,7 +20,8 @@ from janitor.units import human_bytes
 
 DEMO_POLICY = """\
 # gitlab-janitor demo policy: old job artifacts, merged branches, old image tags and package versions
-# across the acme group. Built-in protections apply whatever the rules say.
+# across the acme group, and stale unmerged branches only after a warning period. Built-in protections
+# apply whatever the rules say.
 version: 1
 scope:
   groups: [acme]
@@ -39,6 +41,12 @@ rules:
     resource: branches
     action: delete
     match: {merged: true, older_than: 14d}
+  - name: stale-branches
+    resource: branches
+    action: delete
+    grace: 14d                    # warn first: pending now, removed only if still stale 14 days later
+    notify: true                  # `janitor notify` tells each project while it is pending
+    match: {merged: false, has_open_mr: false, older_than: 60d}
   - name: old-image-tags
     resource: container_tags
     action: delete
@@ -76,13 +84,16 @@ def run_demo(directory: Path, out: Callable[[str], None], note: Callable[[str], 
         out(f"   {result.projects} projects, {result.requests} GET requests, {result.elapsed:.1f}s")
 
         out("== 2. plan (offline, dry run)")
+        state = directory / "state.json"  # the grace clock; a scheduled pipeline keeps it between runs
         planned = run_plan(PlanOptions(policy=policy_path, inventory=directory / "inventory",
-                                       out=directory / "plan.json", report_dir=directory / "report"), env, note)
+                                       out=directory / "plan.json", report_dir=directory / "report", state=state),
+                           env, note)
         totals = planned.report["totals"]
         protected = _protected(planned.report)
         out(f"   {totals['remove_items']} items to delete ({human_bytes(totals['remove_bytes'])}) in "
             f"{sum(1 for p in planned.report['projects'] if p['remove_items'])} projects; "
             f"{totals['kept_items']} kept, {protected[0]} of them protected ({human_bytes(protected[1])})")
+        _pending(planned.report, out)
         for path in planned.reports:
             out(f"   report: {path}")
         if planned.plan is None:
@@ -102,14 +113,25 @@ def run_demo(directory: Path, out: Callable[[str], None], note: Callable[[str], 
         out("== 4. check: collect and plan again")
         collect(policy, GitLabAPI(conn), CollectOptions(out=directory / "inventory-after"))
         again = run_plan(PlanOptions(policy=policy_path, inventory=directory / "inventory-after",
-                                     out=directory / "plan-after.json"), env, note)
+                                     out=directory / "plan-after.json", state=state), env, note)
         after = _protected(again.report)
-        out(f"   {again.report['totals']['remove_items']} items left to delete; protected before "
+        out(f"   {again.report['totals']['remove_items']} items left to delete, "
+            f"{again.report['totals']['pending_items']} still pending; protected before "
             f"{protected[0]} ({human_bytes(protected[1])}), after {after[0]} ({human_bytes(after[1])})")
         ok = again.report["totals"]["remove_items"] == 0 and after == protected and not summary.failed
         out(f"== {'OK' if ok else 'PROBLEM'}: nothing protected was touched; demo took "
             f"{time.monotonic() - started:.1f}s; files in {directory}/")
         return 0 if ok else 1
+
+
+def _pending(report: Json, out: Callable[[str], None]) -> None:
+    pending = sorted((p for project in report["projects"] for p in project["pending"]),
+                     key=lambda p: (p["due"], p["project_path"], p["id"]))
+    if pending:
+        first = pending[0]
+        out(f"   {len(pending)} pending under a grace period, not in the plan; for example "
+            f"{first['project_path']} {first['title']} ({first['rule']}): to be removed on or after "
+            f"{due_text(first['due'])}")
 
 
 def _protected(report: dict) -> tuple[int, int]:  # type: ignore[type-arg]

@@ -6,9 +6,12 @@ import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from janitor.inventory_check import ShapeError, list_of, obj, parse_iso_time, positive_id, req, scalar, show, size, text
+
+if TYPE_CHECKING:
+    from janitor.grace import Pending
 
 Json = dict[str, Any]
 
@@ -157,6 +160,7 @@ class ProjectResult:
     kept: list[Kept] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     overrides: dict[str, list[str]] = field(default_factory=dict)
+    pending: list[Pending] = field(default_factory=list)  # qualify, but their grace has not yet passed
 
     @property
     def removed_bytes(self) -> int:

@@ -48,10 +48,17 @@ def seal(body: Json) -> str:
 
 
 def build_plan(items: Iterable[PlanItem], *, gitlab_url: str, created_at: datetime, policy_digest: str,
-               inventory_digest: str, scope_lock: str | None, prepared: Mapping[str, Json] | None = None) -> Json:
+               inventory_digest: str, scope_lock: str | None, prepared: Mapping[str, Json] | None = None,
+               pending: Iterable[Json] = (), grace: Json | None = None, notify: Json | None = None,
+               state_digest: str | None = None) -> Json:
     """The sealed plan. `prepared` maps item ids to their JSON when the caller already made it (the report
-    shares those dicts, which matters at hundreds of thousands of items)."""
+    shares those dicts, which matters at hundreds of thousands of items).
+
+    `pending` (janitor.grace.Pending.to_json), `grace` (rule -> its grace and notify), `notify` (the policy's
+    resolved settings) and `state_digest` (of the state file this plan wrote) are what `janitor notify`
+    reads; they are under the digest like everything else, and pending items are never actions."""
     ordered = sorted(items, key=lambda i: (i.project_path, i.resource, i.rule, i.id))
+    waiting = sorted(pending, key=lambda p: (p["project_path"], p["resource"], p["rule"], p["id"]))
     by_resource: Counter[str] = Counter()
     bytes_by_resource: Counter[str] = Counter()
     for item in ordered:
@@ -71,8 +78,13 @@ def build_plan(items: Iterable[PlanItem], *, gitlab_url: str, created_at: dateti
             "bytes": sum(i.bytes for i in ordered),
             "by_resource": {k: {"actions": by_resource[k], "bytes": bytes_by_resource[k]}
                             for k in sorted(by_resource)},
+            "pending": len(waiting),
         },
         "items": [prepared[item.id] if prepared and item.id in prepared else item.to_json() for item in ordered],
+        "pending": waiting,
+        "grace": grace or {},
+        "notify": notify or {"issues": "per-project", "project": None, "labels": ["janitor"], "assignees": "none"},
+        "state_digest": state_digest,
     }
     body["digest"] = seal(body)
     return body
@@ -194,7 +206,7 @@ PLAN_SCHEMA: Json = {
     "title": "gitlab-janitor plan, version 1",
     "type": "object",
     "required": ["format", "version", "gitlab_url", "created_at", "policy_digest", "inventory_digest",
-                 "totals", "items", "digest"],
+                 "totals", "items", "pending", "grace", "notify", "state_digest", "digest"],
     "additionalProperties": False,
     "properties": {
         "format": {"const": FORMAT},
@@ -211,6 +223,7 @@ PLAN_SCHEMA: Json = {
             "required": ["actions", "bytes", "by_resource"],
             "properties": {
                 "actions": {"type": "integer", "minimum": 0},
+                "pending": {"type": "integer", "minimum": 0, "description": "items awaiting their grace"},
                 "bytes": {"type": "integer", "minimum": 0},
                 "by_resource": {"type": "object", "additionalProperties": {
                     "type": "object", "properties": {"actions": {"type": "integer"}, "bytes": {"type": "integer"}}}},
@@ -244,6 +257,41 @@ PLAN_SCHEMA: Json = {
                 },
             },
         },
+        "pending": {
+            "type": "array",
+            "description": "items that qualify under a rule with grace whose grace has not passed: never acted on",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["id", "rule", "resource", "project_id", "project_path", "title", "first_qualified",
+                             "due"],
+                "properties": {
+                    "id": {"type": "string"},
+                    "rule": {"type": "string"},
+                    "resource": {"type": "string"},
+                    "project_id": {"type": "integer", "minimum": 1},
+                    "project_path": {"type": "string"},
+                    "title": {"type": "string"},
+                    "first_qualified": {"type": "string", "format": "date-time"},
+                    "due": {"type": "string", "format": "date-time",
+                            "description": "first_qualified + the rule's grace: removed on or after this"},
+                },
+            },
+        },
+        "grace": {"type": "object", "description": "rules with grace, by name",
+                  "additionalProperties": {"type": "object", "additionalProperties": False,
+                                           "required": ["grace", "notify"],
+                                           "properties": {"grace": {"type": "string"},
+                                                          "notify": {"type": "boolean"}}}},
+        "notify": {"type": "object", "additionalProperties": False,
+                   "required": ["issues", "project", "labels", "assignees"],
+                   "description": "the policy's notify settings, defaults resolved",
+                   "properties": {"issues": {"enum": ["per-project", None]},
+                                  "project": {"type": ["string", "null"]},
+                                  "labels": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+                                  "assignees": {"enum": ["maintainers", "none"]}}},
+        "state_digest": {"anyOf": [{"type": "string", "pattern": "^sha256:[0-9a-f]{64}$"}, {"type": "null"}],
+                         "description": "SHA-256 of the state file this plan wrote (null: plan ran without --state)"},
         "digest": {"type": "string", "pattern": "^sha256:[0-9a-f]{64}$",
                    "description": "SHA-256 of the canonical JSON of every other field"},
     },

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from janitor.grace import GraceClock
 from janitor.inventory import INCOMPLETE, Inventory
 from janitor.matchers import NameMatcher
 from janitor.model import (
@@ -34,6 +35,7 @@ class RuleTotals:
     bytes: int = 0
     kept: int = 0
     unevaluated_projects: int = 0
+    pending: int = 0  # qualify, but their grace has not passed: not removed, counted against no limit
     missing: set[str] = field(default_factory=set)
 
 
@@ -44,6 +46,7 @@ class Evaluation:
     rules: dict[str, RuleTotals]
     refusals: list[str]
     skipped_projects: dict[str, list[str]]
+    clock: GraceClock
 
     @property
     def items(self) -> list[PlanItem]:
@@ -64,8 +67,10 @@ def in_scope(policy: Policy, project: Json) -> str | None:
     return None
 
 
-def evaluate(policy: Policy, inventory: Inventory, now: datetime) -> Evaluation:
-    result = Evaluation(now, [], {r.name: RuleTotals() for r in policy.rules}, [], defaultdict(list))
+def evaluate(policy: Policy, inventory: Inventory, now: datetime, clock: GraceClock | None = None) -> Evaluation:
+    """`clock` holds the previous run's grace state; without one, everything under a grace rule is pending."""
+    result = Evaluation(now, [], {r.name: RuleTotals() for r in policy.rules}, [], defaultdict(list),
+                        clock or GraceClock(policy, None, now))
     for entry in inventory.projects():
         # inventory.projects() has checked the entry's shape (inventory_check.PROJECT_ENTRY): the id is a
         # positive int and the path a string, so neither is coerced here (int() would truncate 1.5)
@@ -77,6 +82,7 @@ def evaluate(policy: Policy, inventory: Inventory, now: datetime) -> Evaluation:
         project = ProjectResult(entry["id"], path)
         if entry.get(INCOMPLETE):
             project.notes.append(f"incomplete inventory ({entry[INCOMPLETE]}): nothing planned here")
+            result.clock.carry(project.project_id)
         else:
             _evaluate_project(policy, entry, project, result)
         result.projects.append(project)
@@ -102,6 +108,7 @@ def _evaluate_project(policy: Policy, entry: Json, project: ProjectResult, resul
             totals.unevaluated_projects += 1
             totals.missing.update(missing)
             project.notes.append(f"rule {rule.name!r} not evaluated: the inventory has no {', '.join(missing)}")
+            result.clock.carry(project.project_id, rule.name)
             continue
         candidates = list(kind.candidates(entry, effective.rule.action))
         totals.examined += len(candidates)
@@ -115,6 +122,11 @@ def _evaluate_project(policy: Policy, entry: Json, project: ProjectResult, resul
                 continue  # an earlier rule already removes it
             claimed.add((rule.resource, candidate.key))
             item = _plan_item(effective, kind, project, candidate, result.now)
+            pending = result.clock.hold(item)
+            if pending is not None:
+                project.pending.append(pending)
+                totals.pending += 1
+                continue
             project.removed.append(item)
             totals.removed += 1
             totals.bytes += item.bytes

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from janitor.errors import InventoryError, SafetyRefusal, UsageError
 from janitor.gitlab_api import Connection, normalize_url
+from janitor.grace import GraceClock, grace_section
 from janitor.inventory import read_inventory
 from janitor.model import Json, parse_time
 from janitor.plan_file import build_plan, write_plan
@@ -15,6 +16,7 @@ from janitor.planner import Evaluation, evaluate
 from janitor.policy import load_policy
 from janitor.policy.model import scope_lock_violations
 from janitor.report import report_data, write_reports
+from janitor.state import read_state, state_bytes, state_digest, state_json, write_state
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,7 @@ class PlanOptions:
     dotenv: Path | None = None
     scope_lock: str | None = None
     max_actions: int | None = None
+    state: Path | None = None  # read if it exists, then replaced: the grace clock across runs
 
 
 @dataclass
@@ -34,9 +37,14 @@ class PlanOutcome:
     report: Json
     plan: Json | None
     reports: list[Path]
+    state_written: bool = False
 
 
 def run_plan(options: PlanOptions, env: dict[str, str], warn: Callable[[str], None]) -> PlanOutcome:
+    if options.state and options.state.resolve() in (options.out.resolve(),
+                                                     options.dotenv.resolve() if options.dotenv else None):
+        raise UsageError(f"--state {options.state} is also the plan's --out or --dotenv file.",
+                         "Give the state its own file, such as state.json next to the plan.")
     policy = load_policy(options.policy)
     if options.scope_lock:
         problems = scope_lock_violations(policy, options.scope_lock)
@@ -54,7 +62,12 @@ def run_plan(options: PlanOptions, env: dict[str, str], warn: Callable[[str], No
     url = normalize_url(str(url))
     if inventory.meta and not inventory.meta.get("complete", True):
         warn("the inventory is incomplete: projects whose listing failed are not planned")
-    evaluation = evaluate(policy, inventory, now)
+    previous = read_state(options.state, url, now) if options.state else None
+    clock = GraceClock(policy, previous, now)
+    if clock.grace and options.state is None:
+        warn(f"no --state: nothing under a grace rule ({', '.join(sorted(clock.grace))}) can ever be removed, "
+             "since each run starts its grace period afresh; pass --state FILE to carry it across runs")
+    evaluation = evaluate(policy, inventory, now, clock)
     if options.max_actions is not None and len(evaluation.items) > options.max_actions:
         # A refusal like the policy's own limits: the report says why, and no plan or dotenv is written.
         evaluation.refusals.append(f"the plan has {len(evaluation.items)} actions, more than --max-actions "
@@ -65,9 +78,13 @@ def run_plan(options: PlanOptions, env: dict[str, str], warn: Callable[[str], No
                     "gitlab_version": version if isinstance(version, str) else None}
     plan = None
     prepared = {item.id: item.to_json() for item in evaluation.items}  # one dict per item, plan and report share it
+    new_state = state_bytes(state_json(clock.entries.values(), url, now)) if options.state else None
     if not evaluation.refusals:
         plan = build_plan(evaluation.items, gitlab_url=url, created_at=now, policy_digest=policy.digest,
-                          inventory_digest=inventory.digest, scope_lock=options.scope_lock, prepared=prepared)
+                          inventory_digest=inventory.digest, scope_lock=options.scope_lock, prepared=prepared,
+                          pending=[p.to_json() for project in evaluation.projects for p in project.pending],
+                          grace=grace_section(policy), notify=policy.notify.to_json(),
+                          state_digest=state_digest(new_state) if new_state is not None else None)
         header["plan_digest"] = plan["digest"]
     report = report_data(evaluation, policy, header, prepared)
     reports = write_reports(report, options.report_dir) if options.report_dir else []
@@ -76,7 +93,10 @@ def run_plan(options: PlanOptions, env: dict[str, str], warn: Callable[[str], No
         if options.dotenv:
             options.dotenv.write_text(f"JANITOR_PLAN_DIGEST={plan['digest']}\n"
                                       f"JANITOR_PLAN_ACTIONS={plan['totals']['actions']}\n", encoding="utf-8")
-    return PlanOutcome(evaluation, report, plan, reports)
+        # After the plan: a refused plan leaves the old state, so no clock starts on a run that planned nothing
+        if options.state and new_state is not None:
+            write_state(options.state, new_state)
+    return PlanOutcome(evaluation, report, plan, reports, plan is not None and new_state is not None)
 
 
 def connection(env: dict[str, str], gitlab_url: str = "") -> Connection:

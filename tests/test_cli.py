@@ -79,4 +79,6 @@ def test_demo_runs_the_whole_cycle(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     assert "== OK: nothing protected was touched" in out.stdout
     assert "items left to delete" in out.stdout
+    assert "pending under a grace period, not in the plan; for example " in out.stdout
+    assert "(stale-branches): to be removed on or after " in out.stdout
     assert (tmp_path / "demo" / "report" / "report.md").is_file()

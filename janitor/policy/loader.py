@@ -20,18 +20,19 @@ import yaml
 from janitor.conditions import CONDITIONS
 from janitor.errors import PolicyError
 from janitor.matchers import UnsupportedRegex, compile_regex
-from janitor.policy.checks import check_paths
-from janitor.policy.model import Limits, Policy, Rule, Scope
-from janitor.policy.schema import RULE_NAME, policy_schema
+from janitor.policy.checks import check_paths, non_ascii
+from janitor.policy.model import Limits, NotifySettings, Policy, Rule, Scope
+from janitor.policy.schema import LABEL, PROJECT_PATH, RULE_NAME, WHOLE_DURATION, policy_schema
 from janitor.policy.yaml_safe import YamlRefused, compose_and_construct, non_finite_numbers, read_bounded
 from janitor.resources import KINDS
 from janitor.units import parse_duration, parse_size
 
 PathKey = tuple[Any, ...]
-TOP_KEYS = ("version", "scope", "limits", "rules", "overrides")
+TOP_KEYS = ("version", "scope", "limits", "rules", "notify", "overrides")
 SCOPE_KEYS = ("groups", "projects", "all", "exclude", "archived")
 LIMIT_KEYS = ("max_actions", "max_percent")
-RULE_KEYS = ("name", "description", "resource", "action", "enabled", "match", "keep")
+RULE_KEYS = ("name", "description", "resource", "action", "enabled", "grace", "notify", "match", "keep")
+NOTIFY_KEYS = ("issues", "project", "labels", "assignees")
 KEEP_KEYS = ("latest", "per", "names")
 PATCH_KEYS = ("enabled", "match", "keep")
 MATCHER_KEYS = ("include", "exclude", "regex", "exclude_regex")
@@ -124,6 +125,7 @@ def _check_structure(problems: _Problems, data: Mapping[str, Any]) -> None:
     _unknown_keys(problems, data, (), TOP_KEYS)
     _unknown_keys(problems, data.get("scope"), ("scope",), SCOPE_KEYS)
     _unknown_keys(problems, data.get("limits"), ("limits",), LIMIT_KEYS)
+    _unknown_keys(problems, data.get("notify"), ("notify",), NOTIFY_KEYS)
     rules: list[Any] = data["rules"] if isinstance(data.get("rules"), list) else []
     for index, rule in enumerate(rules):
         if not isinstance(rule, Mapping):
@@ -171,6 +173,18 @@ def _humanize(error: jsonschema.ValidationError) -> str:
         return f"{error.instance!r} is not one of {', '.join(repr(v) for v in error.validator_value)}"
     if error.validator == "const":
         return f"must be {error.validator_value!r}, not {error.instance!r}"
+    if error.validator == "pattern" and error.validator_value == WHOLE_DURATION:
+        return (f"{error.instance!r} is not a grace period: a whole number and a unit, such as 12h, 14d, 2w, 6mo "
+                "or '30 days'")
+    if error.validator == "pattern" and error.validator_value == PROJECT_PATH:
+        return f"{error.instance!r} is not a project path (write its full path, such as platform/cleanup-log)"
+    if error.validator == "pattern" and error.validator_value == LABEL:
+        return (f"{error.instance!r} is not a label janitor can use: it must hold a non-blank name and no comma "
+                "(GitLab's issues API lists labels comma-separated)")
+    if error.validator == "not" and tuple(error.absolute_path) == ("notify",):
+        return "set either issues (one issue per project) or project (one summary issue), not both"
+    if error.validator == "uniqueItems":
+        return "names the same label twice"
     if error.validator == "pattern" and error.validator_value == RULE_NAME:
         return f"{error.instance!r} is not a rule name (lowercase letters, digits and dashes: old-artifacts)"
     if error.validator == "pattern":
@@ -199,6 +213,13 @@ def _check_semantics(problems: _Problems, data: Mapping[str, Any]) -> None:
                              f"rule #{seen[name] + 1} has it already; names must be unique", value=True)
             seen.setdefault(name, index)
         _check_values(problems, rule, ("rules", index))
+        _check_grace(problems, rule, ("rules", index))
+    notify = data.get("notify")
+    if isinstance(notify, Mapping) and isinstance(notify.get("project"), str):
+        problem = non_ascii(notify["project"])
+        if problem:
+            problems.add(("notify", "project"), problem, "retype it in plain ASCII: a look-alike letter never "
+                         "matches a GitLab path", value=True)
     overrides = data.get("overrides")
     if isinstance(overrides, Mapping):
         for target, patches in overrides.items():
@@ -211,6 +232,22 @@ def _check_semantics(problems: _Problems, data: Mapping[str, Any]) -> None:
                         _check_values(problems, patch, ("overrides", target, rule_name))
     # an override path is a key: point at it; a scope entry is a value
     check_paths(data, lambda where, message, hint: problems.add(where, message, hint, value=where[0] == "scope"))
+
+
+def _check_grace(problems: _Problems, rule: Mapping[str, Any], path: PathKey) -> None:
+    grace = rule.get("grace")
+    if isinstance(grace, str):
+        try:
+            length = parse_duration(grace)
+        except ValueError as exc:
+            problems.add(path + ("grace",), str(exc), value=True)
+        else:
+            if not length:
+                problems.add(path + ("grace",), f"a grace of {grace!r} waits for nothing",
+                             "give a length such as 14d, or remove grace", value=True)
+    if rule.get("notify") is True and "grace" not in rule:
+        problems.add(path + ("notify",), "true needs a grace period to notify about",
+                     "add grace: 14d, or another length, to this rule", value=True)
 
 
 def _check_values(problems: _Problems, body: Mapping[str, Any], path: PathKey) -> None:
@@ -291,6 +328,7 @@ def _build(source: str, text: str, data: Mapping[str, Any]) -> Policy:
         Rule(
             name=r["name"], resource=r["resource"], action=r["action"], match=r.get("match") or {},
             keep=r.get("keep") or {}, enabled=r.get("enabled", True), description=r.get("description", ""),
+            grace=r.get("grace"), notify=bool(r.get("notify", False)),
         )
         for r in data["rules"]
     )
@@ -309,6 +347,18 @@ def _build(source: str, text: str, data: Mapping[str, Any]) -> Policy:
         limits=Limits(limits.get("max_actions"), limits.get("max_percent")),
         rules=rules,
         overrides=overrides,
+        notify=_notify(data.get("notify") or {}),
+    )
+
+
+def _notify(data: Mapping[str, Any]) -> NotifySettings:
+    """The resolved defaults: with `project:` set, issues are not per project (issues is None)."""
+    project = data.get("project")
+    return NotifySettings(
+        issues=None if project else "per-project",
+        project=str(project).strip("/") if project else None,
+        labels=tuple(data.get("labels") or ("janitor",)),
+        assignees=str(data.get("assignees", "none")),
     )
 
 

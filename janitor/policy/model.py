@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from janitor.conditions import Check, compile_match
@@ -42,6 +42,22 @@ class Rule:
     keep: Mapping[str, Any] = field(default_factory=dict)
     enabled: bool = True
     description: str = ""
+    grace: str | None = None  # as written ("14d"): plan.json's `grace` section repeats it
+    notify: bool = False
+
+
+@dataclass(frozen=True)
+class NotifySettings:
+    """Where `janitor notify` posts: one issue per project (`issues`), or one in the log `project`."""
+
+    issues: str | None = "per-project"
+    project: str | None = None
+    labels: tuple[str, ...] = ("janitor",)
+    assignees: str = "none"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"issues": self.issues, "project": self.project, "labels": list(self.labels),
+                "assignees": self.assignees}
 
 
 @dataclass(frozen=True)
@@ -81,6 +97,7 @@ class Policy:
     limits: Limits
     rules: tuple[Rule, ...]
     overrides: Mapping[str, Mapping[str, Mapping[str, Any]]]
+    notify: NotifySettings = field(default_factory=NotifySettings)
     _cache: dict[tuple[str, tuple[str, ...]], EffectiveRule | None] = field(
         default_factory=dict, compare=False, repr=False
     )
@@ -116,7 +133,7 @@ class Policy:
         conditions = "; ".join(f"{k} {json.dumps(v, sort_keys=True)}" for k, v in sorted(body["match"].items()))
         return EffectiveRule(
             matches=f"matches {conditions}" if conditions else "the rule has no conditions",
-            rule=Rule(rule.name, rule.resource, rule.action, body["match"], keep, True, rule.description),
+            rule=replace(rule, match=body["match"], keep=keep, enabled=True),
             decided_by=applying,
             checks=tuple(compile_match(body["match"])),
             keep_latest=keep.get("latest"),

@@ -6,8 +6,15 @@ from typing import Any
 
 from janitor.conditions import CONDITIONS
 from janitor.resources import KINDS
+from janitor.units import DURATION_PATTERN
 
 RULE_NAME = r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$"
+# DESIGN: durations are whole numbers with a unit; a grace of "1.5w" is refused rather than guessed at
+WHOLE_DURATION = DURATION_PATTERN.replace(r"(\.\d+)?", "", 1)
+PROJECT_PATH = r"^[^\s/]+(/[^\s/]+)+$"
+# GitLab's issues API takes `labels` as a comma-separated list (doc/api/issues.md), so no label holds a comma
+LABEL = r"^[^,]*[^,\s][^,]*$"
+MAX_LABELS = 10
 SCHEMA_ID = "https://gitlab-janitor.invalid/schemas/policy-v1.json"
 
 
@@ -44,6 +51,24 @@ def _rule_patch_schema(kinds_any: bool = True) -> dict[str, Any]:
             "match": _match_schema(tuple(names)),
             "keep": _keep_schema(pers),
         },
+    }
+
+
+def _notify_schema() -> dict[str, Any]:
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "description": "where `janitor notify` posts: one issue per project (default) or one in a log project",
+        "properties": {
+            "issues": {"enum": ["per-project"], "description": "one issue in each affected project"},
+            "project": {"type": "string", "pattern": PROJECT_PATH,
+                        "description": "one summary issue in this project (group/project), a section per project"},
+            "labels": {"type": "array", "minItems": 1, "maxItems": MAX_LABELS, "uniqueItems": True,
+                       "items": {"type": "string", "pattern": LABEL},
+                       "description": "the first label is how notify finds its issues again (default [janitor])"},
+            "assignees": {"enum": ["maintainers", "none"], "default": "none"},
+        },
+        "not": {"required": ["issues", "project"]},
     }
 
 
@@ -106,10 +131,16 @@ def policy_schema() -> dict[str, Any]:
                         "enabled": {"type": "boolean"},
                         "match": {"type": "object"},
                         "keep": {"type": "object"},
+                        "grace": {"type": "string", "pattern": WHOLE_DURATION,
+                                  "description": "warn first: removed only after qualifying unchanged this "
+                                                 "long (plan --state carries the clock across runs)"},
+                        "notify": {"type": "boolean",
+                                   "description": "tell the project's people while pending (needs grace)"},
                     },
                     "allOf": per_kind,
                 },
             },
+            "notify": _notify_schema(),
             "overrides": {
                 "type": "object",
                 "description": "by group or project path; the deepest path wins, keys merge",

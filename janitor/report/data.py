@@ -6,6 +6,7 @@ from collections import Counter, defaultdict
 from collections.abc import Mapping
 from typing import Any
 
+from janitor.grace import Pending
 from janitor.model import Json, Kept, ProjectResult
 from janitor.planner import Evaluation
 from janitor.policy.model import Policy
@@ -14,6 +15,10 @@ from janitor.policy.model import Policy
 def _kept_json(k: Kept) -> Json:
     return {"rule": k.rule, "resource": k.resource, "title": k.title, "bytes": k.bytes,
             "category": k.category, "reason": k.reason}
+
+
+def _pending_json(p: Pending) -> Json:
+    return {**p.to_json(), "bytes": p.item.bytes, "reason": p.item.reason}
 
 
 def _project_json(p: ProjectResult, prepared: Mapping[str, Json]) -> Json:
@@ -29,6 +34,8 @@ def _project_json(p: ProjectResult, prepared: Mapping[str, Json]) -> Json:
         "notes": p.notes,
         "remove": [prepared.get(i.id) or i.to_json() for i in sorted(p.removed, key=lambda i: (-i.bytes, i.id))],
         "kept": [_kept_json(k) for k in sorted(p.kept, key=lambda k: (k.category, -k.bytes, k.title))],
+        "pending_items": len(p.pending),
+        "pending": [_pending_json(w) for w in sorted(p.pending, key=lambda w: (w.due, w.item.id))],
     }
 
 
@@ -42,6 +49,8 @@ def _before_after(projects: list[ProjectResult]) -> Json:
     for p in projects:
         for k in p.kept:
             seen[k.resource].setdefault((p.project_id, k.title), (k.bytes, False))
+        for w in p.pending:  # still there after this plan: its grace period has not passed
+            seen[w.item.resource].setdefault((p.project_id, w.item.title), (w.item.bytes, False))
         for i in p.removed:
             seen[i.resource][(p.project_id, i.title)] = (i.bytes, True)
     out: Json = {}
@@ -70,6 +79,7 @@ def report_data(evaluation: Evaluation, policy: Policy, header: Json,
             "rule": rule.name, "resource": rule.resource, "action": rule.action,
             "items": totals.removed, "bytes": totals.bytes, "examined": totals.examined, "kept": totals.kept,
             "unevaluated_projects": totals.unevaluated_projects, "missing_data": sorted(totals.missing),
+            "pending": totals.pending, "grace": rule.grace,
         })
     projects = sorted(evaluation.projects, key=lambda p: (-p.removed_bytes, p.path))
     removed_items = sum(len(p.removed) for p in projects)
@@ -84,6 +94,8 @@ def report_data(evaluation: Evaluation, policy: Policy, header: Json,
             "remove_bytes": sum(p.removed_bytes for p in projects),
             "kept_items": sum(len(p.kept) for p in projects),
             "kept_bytes": sum(k.bytes for p in projects for k in p.kept),
+            "pending_items": sum(len(p.pending) for p in projects),
+            "pending_bytes": sum(w.item.bytes for p in projects for w in p.pending),
             "by_resource": {k: by_resource[k] for k in sorted(by_resource)},
             "by_rule": rules,
             "before_after": _before_after(projects),

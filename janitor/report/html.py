@@ -17,6 +17,7 @@ import base64
 import hashlib
 from collections.abc import Sequence
 
+from janitor.grace import due_text
 from janitor.model import Json
 from janitor.report.assets import CSS, JS
 from janitor.report.charts import charts, items_text
@@ -100,7 +101,8 @@ def _tables(data: Json, links: Links) -> str:
 def _project(project: Json, open_: bool, links: Links) -> str:
     path = project["path"]
     head = (f"{e(path)}: {items_text(project['remove_items'])} to remove, "
-            f"{e(human_bytes(project['remove_bytes']))}, {project['kept_items']} kept")
+            f"{e(human_bytes(project['remove_bytes']))}, {project['kept_items']} kept"
+            + (f", {project['pending_items']} pending" if project.get("pending_items") else ""))
     out = [f'<details class="project" id="p-{int(project["id"])}" data-project="{e(path)}"{" open" if open_ else ""}>'
            f"<summary>{head}</summary>"]
     facts = []
@@ -120,6 +122,15 @@ def _project(project: Json, open_: bool, links: Links) -> str:
                              cell("rule", i["rule"]), cell("kind", i["resource"]),
                              cell("bytes", human_bytes(i["bytes"]), i["bytes"]), cell("why", i["reason"])])
                            for i in project["remove"][:ROWS_PER_LIST]), project["remove_items"]))
+    if project.get("pending"):
+        out.append(f'<h4 class="pending">Pending ({project["pending_items"]}: grace period not over)</h4>')
+        out.append(table(["item", "rule", "kind", "bytes", "status"],
+                         (({"rule": i["rule"], "kind": i["resource"], "project": path},
+                           [cell("item", i["title"], href=links.kept(path, i["resource"], i["title"])),
+                            cell("rule", i["rule"]), cell("kind", i["resource"]),
+                            cell("bytes", human_bytes(i["bytes"]), i["bytes"]),
+                            cell("status", f"to be removed on or after {due_text(i['due'])}")])
+                          for i in project["pending"][:ROWS_PER_LIST]), project["pending_items"]))
     if project["kept"]:
         counts = ", ".join(f"{n} {c}" for c, n in project["kept_by_category"].items())
         out.append(f"<details><summary>Kept ({project['kept_items']}: {e(counts)})</summary>")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from janitor.grace import due_text
 from janitor.model import Json
 from janitor.textsafe import printable
 from janitor.units import human_bytes
@@ -84,10 +85,14 @@ def render_markdown(data: Json) -> str:
     out.append(f"**{totals['remove_items']} items to remove, {human_bytes(totals['remove_bytes'])} to free**, "
                f"in {sum(1 for p in data['projects'] if p['remove_items'])} of {totals['projects']} projects; "
                f"{totals['kept_items']} items kept ({human_bytes(totals['kept_bytes'])}).")
+    if totals["pending_items"]:
+        out += ["", f"**{totals['pending_items']} items pending** ({human_bytes(totals['pending_bytes'])}): they "
+                "qualify, but their rule's grace period has not passed; none is in the plan."]
     out += ["", "## Summary", ""]
-    out += _table(["rule", "kind", "action", "items", "bytes", "examined", "kept"],
+    out += _table(["rule", "kind", "action", "items", "bytes", "examined", "kept", "pending"],
                   [[r["rule"], r["resource"], r["action"], r["items"], human_bytes(r["bytes"]), r["examined"],
-                    r["kept"]] for r in totals["by_rule"]])
+                    r["kept"], f"{r['pending']} (grace {r['grace']})" if r["grace"] else "-"]
+                   for r in totals["by_rule"]])
     before_after = totals.get("before_after") or {}
     if before_after:
         out += ["", "Before and after, by kind (objects the rules examined, each counted once):", ""]
@@ -120,7 +125,8 @@ def render_markdown(data: Json) -> str:
 
 def _project(project: Json) -> list[str]:
     out = [f"### {md_text(project['path'])}: {project['remove_items']} to remove, "
-           f"{human_bytes(project['remove_bytes'])}", ""]
+           f"{human_bytes(project['remove_bytes'])}"
+           + (f", {project['pending_items']} pending" if project["pending_items"] else ""), ""]
     for note in project["notes"]:
         out.append(f"- note: {md_text(note)}")
     for rule, paths in project["overrides"].items():
@@ -132,6 +138,12 @@ def _project(project: Json) -> list[str]:
                        ["item", "rule", "bytes", "why"],
                        [[i["title"], i["rule"], human_bytes(i["bytes"]), i["reason"]] for i in project["remove"]],
                        project["remove_items"])
+    if project["pending"]:
+        out += _folded(f"Pending ({project['pending_items']}: grace period not over)",
+                       ["item", "rule", "bytes", "status"],
+                       [[i["title"], i["rule"], human_bytes(i["bytes"]),
+                         f"to be removed on or after {due_text(i['due'])}"] for i in project["pending"]],
+                       project["pending_items"])
     if project["kept"]:
         counts = ", ".join(f"{n} {md_text(c)}" for c, n in project["kept_by_category"].items())
         out += _folded(f"Kept ({project['kept_items']}: {counts})", ["item", "rule", "kept because"],

@@ -47,7 +47,7 @@ def header_facts(data: Json, links: Links) -> str:
 
 def pending_count(data: Json) -> int:
     """Items waiting for a rule's grace period; 0 for reports made before grace periods existed."""
-    counted = data["totals"].get("pending")
+    counted = data["totals"].get("pending_items", data["totals"].get("pending"))
     if isinstance(counted, int) and not isinstance(counted, bool):
         return counted
     pending = data.get("pending")

@@ -30,6 +30,12 @@ _KEPT = _closed({
     "reason": {"type": "string"},
 }, description="one object a rule examined and did not remove, and why")
 
+_PENDING = _closed({
+    **copy.deepcopy(PLAN_SCHEMA["properties"]["pending"]["items"]["properties"]),
+    "bytes": _COUNT,
+    "reason": {"type": "string"},
+}, description="an item that qualifies under a rule with grace, to be removed on or after `due`")
+
 _PROJECT = _closed({
     "id": {"type": "integer"},
     "path": {"type": "string"},
@@ -44,6 +50,8 @@ _PROJECT = _closed({
     "remove": {"type": "array", "items": copy.deepcopy(PLAN_SCHEMA["properties"]["items"]["items"]),
                "description": "the plan's items for this project, largest first"},
     "kept": {"type": "array", "items": _KEPT},
+    "pending_items": _COUNT,
+    "pending": {"type": "array", "items": _PENDING, "description": "soonest due first; never in the plan's items"},
 })
 
 _RULE_TOTALS = _closed({
@@ -57,6 +65,8 @@ _RULE_TOTALS = _closed({
     "unevaluated_projects": {**_COUNT, "description": "projects whose inventory lacks the data this rule needs"},
     "missing_data": {"type": "array", "items": {"type": "string"},
                      "description": "the inventory keys that were missing, e.g. _jobs"},
+    "pending": {**_COUNT, "description": "items that qualify but whose grace period has not passed"},
+    "grace": {"type": ["string", "null"], "description": "the rule's grace period as the policy writes it"},
 })
 
 _BEFORE_AFTER = _closed({
@@ -86,6 +96,8 @@ REPORT_SCHEMA: Json = {
             "remove_bytes": _COUNT,
             "kept_items": _COUNT,
             "kept_bytes": _COUNT,
+            "pending_items": _COUNT,
+            "pending_bytes": _COUNT,
             "by_resource": {"type": "object", "additionalProperties": _closed({"items": _COUNT, "bytes": _COUNT})},
             "by_rule": {"type": "array", "items": _RULE_TOTALS},
             "before_after": {"type": "object", "additionalProperties": _BEFORE_AFTER},
