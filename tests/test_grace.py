@@ -194,7 +194,7 @@ def test_reports_list_and_count_pending_items(run, env, tmp_path: Path) -> None:
     html = (tmp_path / "report" / "report.html").read_text(encoding="utf-8")
     assert f"**{len(pending)} items pending**" in markdown
     assert markdown.count("to be removed on or after") == len(pending)
-    assert "items pending, grace not over" in html
+    assert f"<b>{len(pending)}</b><span>pending a grace period</span>" in html  # the top card
     assert html.count("to be removed on or after") == len(pending)
 
 

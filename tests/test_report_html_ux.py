@@ -96,15 +96,17 @@ def test_the_header_shows_times_without_microseconds_the_policy_and_the_full_dig
 
 
 def test_pending_items_are_listed_when_the_report_has_them(tmp_path: Path) -> None:
+    # report.json as `plan --state` writes it (tests/test_grace.py makes one end to end): per-project lists
     data = json.loads((_plan_branches(tmp_path, "acme/app", ["old-1"]) / "report.json").read_text(encoding="utf-8"))
-    data["pending"] = [{"id": "x", "rule": "merged-branches", "resource": "branches", "project_id": 7,
-                        "project_path": "acme/app", "title": "branch soon", "first_qualified": OLD,
-                        "due": "2025-03-10T12:00:00.5Z"}]
-    data["totals"]["pending"] = 1
+    project = next(p for p in data["projects"] if p["path"] == "acme/app")
+    project["pending"] = [{"id": "x", "rule": "merged-branches", "resource": "branches", "project_id": project["id"],
+                           "project_path": "acme/app", "title": "branch soon", "first_qualified": OLD,
+                           "due": "2025-03-10T12:00:00.5Z", "bytes": 0, "reason": "r"}]
+    project["pending_items"] = data["totals"]["pending_items"] = 1
     page = render_html(data)
     assert re.search(r"<b>1</b><span>pending a grace period</span>", page)
-    section = page.split("<h2>Pending")[1].split("</table>")[0]
-    assert "2025-03-10 12:00:00 UTC" in section and "branch soon" in section
+    section = page.split('<h4 class="pending">Pending (1')[1].split("</table>")[0]
+    assert "to be removed on or after 2025-03-10 12:01 UTC" in section and "branch soon" in section
     assert f'href="{GITLAB}/acme/app/-/tree/soon"' in section
 
 

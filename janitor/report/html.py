@@ -23,7 +23,7 @@ from janitor.report.assets import CSS, JS
 from janitor.report.charts import charts, items_text
 from janitor.report.links import Links
 from janitor.report.markup import ROWS_PER_LIST, cell, e, out_link, table
-from janitor.report.page_parts import header_facts, pending_section, summary_cards
+from janitor.report.page_parts import header_facts, summary_cards
 from janitor.units import human_bytes
 
 PROJECTS_IN_FULL = 200  # projects with their own section; all of them stay in the overview table
@@ -162,5 +162,5 @@ def render_html(data: Json) -> str:
             f"<title>gitlab-janitor dry-run report</title><style>{CSS}</style></head><body><main>"
             f"<h1>gitlab-janitor dry-run report</h1>{header_facts(data, links)}"
             f"{_warnings(data)}{summary_cards(data)}{charts(data)}{_filter_bar(data)}"
-            f"{pending_section(data, links)}{_tables(data, links)}"
+            f"{_tables(data, links)}"
             f"<h2>Per project, largest first</h2>{sections}</main><script>{JS}</script></body></html>\n")

@@ -8,7 +8,7 @@ from typing import Any
 
 from janitor.model import KEPT_PROTECTED, Json, parse_time
 from janitor.report.links import Links
-from janitor.report.markup import cell, e, table
+from janitor.report.markup import e
 from janitor.units import human_bytes
 
 
@@ -50,8 +50,7 @@ def pending_count(data: Json) -> int:
     counted = data["totals"].get("pending_items", data["totals"].get("pending"))
     if isinstance(counted, int) and not isinstance(counted, bool):
         return counted
-    pending = data.get("pending")
-    return len(pending) if isinstance(pending, list) else 0
+    return sum(int(p.get("pending_items") or 0) for p in data["projects"])
 
 
 def summary_cards(data: Json) -> str:
@@ -68,22 +67,3 @@ def summary_cards(data: Json) -> str:
     return '<div class="cards">' + "".join(f'<div class="card {kind}"><b>{e(big)}</b><span>{e(small)}</span></div>'
                                            for kind, big, small in cards) + "</div>"
 
-
-def pending_section(data: Json, links: Links) -> str:
-    pending = data.get("pending")
-    if not isinstance(pending, list) or not pending:
-        return ""
-    rows = [p for p in pending if isinstance(p, dict)]
-
-    def attrs(p: Json) -> dict[str, str]:
-        return {"rule": str(p.get("rule")), "kind": str(p.get("resource")), "project": str(p.get("project_path"))}
-
-    return ("<h2>Pending: to be removed once their grace period ends</h2>"
-            + table(["item", "project", "rule", "kind", "to be removed on or after"],
-                    ((attrs(p),
-                      [cell("item", p.get("title"), href=links.kept(p.get("project_path"), p.get("resource"),
-                                                                    p.get("title"))),
-                       cell("project", p.get("project_path"), href=links.project(p.get("project_path"))),
-                       cell("rule", p.get("rule")), cell("kind", p.get("resource")),
-                       cell("to be removed on or after", when(p.get("due")))])
-                     for p in rows)))
