@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import json
 import logging
 import os
 import sys
@@ -19,6 +20,7 @@ from collections.abc import Sequence
 from janitor.cli_parser import MAX_CONCURRENCY, build_parser
 from janitor.cli_types import EXIT_USAGE
 from janitor.errors import JanitorError
+from janitor.summary import COMMANDS, error_summary
 from janitor.textsafe import printable
 
 log = logging.getLogger("janitor")
@@ -72,7 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except JanitorError as exc:
         # messages embed names from GitLab and from input files: their control characters are shown escaped
         print(printable(f"{command}: {exc.render()}", keep_newlines=True), file=sys.stderr)
-        return exc.exit_code
+        return _json_failure(args, exc)
     except KeyboardInterrupt:
         print(f"{command}: interrupted", file=sys.stderr)
         return 130
@@ -81,12 +83,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BROKEN_PIPE
     except OSError as exc:
         print(f"{command}: {_describe_os_error(exc)}", file=sys.stderr)
-        return 1
+        return _json_failure(args, JanitorError(*_describe_os_error(exc).split("\n", 1)))
     except Exception as exc:  # the last net: a bug, told in one paragraph rather than a traceback
         log.debug("internal error", exc_info=True)
         print(f"{command}: internal error: {_masked(f'{type(exc).__name__}: {exc}')}\nThis is a bug in "
               "gitlab-janitor; run again with --log-level debug for the traceback, and report it.", file=sys.stderr)
         return 1
+
+
+def _json_failure(args: argparse.Namespace, exc: JanitorError) -> int:
+    """With --format json, a failed run still prints its one summary on stdout, saying why (janitor.summary)."""
+    if getattr(args, "format", "text") == "json" and args.command in COMMANDS:
+        print(json.dumps(error_summary(args.command, exc), sort_keys=True), flush=True)
+    return exc.exit_code
 
 
 def _silence_stdout() -> None:
