@@ -100,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
                               formatter_class=argparse.RawDescriptionHelpFormatter)
 
     p = command("validate", "check a policy; errors name file, line and rule; warnings flag dangerous rules",
-                "janitor validate examples/artifacts.yml",
+                "janitor validate examples/job-artifacts.yml",
                 "0 valid (warnings, if any, on stderr), 1 not valid or unreadable (every problem listed)",
                 ("format",))
     p.add_argument("policy", type=Path, metavar="POLICY", help="the policy file (YAML)")
