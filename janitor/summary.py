@@ -83,10 +83,10 @@ def apply_sentence(counts: Counter[str], freed: int, gone: int, dry_run: bool, r
     total = sum(counts.values())
     if dry_run:
         parts = [f"{counts['would delete']} of {total} items would be deleted ({human_bytes(freed)})"]
-        words = {"skipped": "would be skipped", "gone": "are already gone", "failed": "could not be re-checked"}
+        words = {"skipped": "would be skipped", "gone": "already gone", "failed": "could not be re-checked"}
     else:
         parts = [f"deleted {counts['deleted']} of {total} items ({human_bytes(freed)} freed)"]
-        words = {"gone": "were already gone", "skipped": "skipped", "failed": "failed"}
+        words = {"gone": "already gone", "skipped": "skipped", "failed": "failed"}
     for status, word in words.items():
         if counts[status]:
             parts.append(f"{counts[status]} {word}" + (f" ({human_bytes(gone)}, not counted as freed)"
