@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -131,19 +131,29 @@ def apply_plan(plan: LoadedPlan, api: GitLabAPI, options: ApplyOptions,
     lock = threading.Lock()
     fatal: list[BaseException] = []
 
-    def one(item: PlanItem) -> None:
+    def one(item: PlanItem, deleted_with: str | None) -> Outcome | None:
         if fatal:
-            return
+            return None
         try:
             outcome = _outcome(api, item, cache, options.yes, journal)
+            if outcome.status == GONE and deleted_with is not None:
+                outcome = Outcome(item, GONE, f"deleted with {deleted_with}, on the same image")
             if journal:
                 journal.record(item, outcome.status, outcome.reason)
         except (Unreachable, AuthError, JournalError) as exc:  # JournalError: no further request may go out
             fatal.append(exc)
-            return
+            return None
         with lock:
             summary.outcomes.append(outcome)
             on_outcome(outcome)
+        return outcome
+
+    def together(unit: list[PlanItem]) -> None:
+        deleted_with: str | None = None
+        for item in unit:
+            outcome = one(item, deleted_with)
+            if outcome is not None and outcome.status == DELETED and deleted_with is None:
+                deleted_with = item.title.split(" (")[0]
 
     try:
         # Before any write: each project is the one the plan names, in scope, and the token's role suffices.
@@ -157,14 +167,26 @@ def apply_plan(plan: LoadedPlan, api: GitLabAPI, options: ApplyOptions,
             on_outcome(summary.outcomes[-1])
         todo = [item for item in todo if item.id not in refused]
         with ThreadPoolExecutor(max_workers=max(1, options.concurrency), thread_name_prefix="apply") as pool:
-            list(pool.map(one, todo))
+            list(pool.map(together, _units(todo)))
     finally:
         if journal:
             journal.close()
     if fatal:
         raise fatal[0]
-    summary.outcomes.sort(key=lambda o: o.item.id)
+    summary.outcomes.sort(key=lambda o: (o.item.project_path, o.item.id))
     return summary
+
+
+def _units(items: list[PlanItem]) -> list[list[PlanItem]]:
+    """The items in plan order, those that share their fate (tags on one image) grouped into one unit that a
+    single worker carries out in plan order: the first one re-checked and deleted is "deleted", the rest
+    404 and are "gone". The plan gives an image's bytes to that first tag, so freed bytes are the same on
+    every run (before, the thread that won the race took them)."""
+    units: dict[Hashable, list[PlanItem]] = {}
+    for item in items:
+        key = KINDS[item.resource].shares_fate(item)
+        units.setdefault(("item", item.id) if key is None else key, []).append(item)
+    return list(units.values())
 
 
 def _outcome(api: GitLabAPI, item: PlanItem, cache: dict[Any, Any], really: bool,

@@ -63,10 +63,14 @@ class CollectResult:
     requests: int
     elapsed: float
     out: Path
+    warnings: list[str] = field(default_factory=list)
 
 
-def project_stream(api: GitLabAPI, policy: Policy) -> Iterator[Json]:
-    """Every project the scope names, once each, with statistics so empty ones can be skipped."""
+def project_stream(api: GitLabAPI, policy: Policy, warn: Callable[[str], None] = lambda text: None
+                   ) -> Iterator[Json]:
+    """Every project the scope names, once each, with statistics so empty ones can be skipped. A group
+    GitLab shows but that holds no project is warned about: a success that cleans nothing is most often a
+    wrong path or a token that cannot see the group's projects."""
     scope = policy.scope
     params: dict[str, object] = {"statistics": "true"}
     if not scope.archived:
@@ -84,8 +88,15 @@ def project_stream(api: GitLabAPI, policy: Policy) -> Iterator[Json]:
         yield from fresh(api.list(PROJECTS, params, keyset="asc"))
     for group in scope.groups:
         with _scope_path("group", group):
-            yield from fresh(api.list(GROUP_PROJECTS, {**params, "include_subgroups": "true",
-                                                       "with_shared": "false"}, group=group))
+            rows = 0
+            for row in api.list(GROUP_PROJECTS, {**params, "include_subgroups": "true", "with_shared": "false"},
+                                group=group):
+                rows += 1
+                yield from fresh(iter([row]))
+            if rows == 0:
+                archived = "" if scope.archived else " (archived projects are skipped: scope.archived is false)"
+                warn(f"the scope's group {group!r} has no projects this token can see{archived}; nothing in it "
+                     "is collected")
     for path in scope.projects:
         with _scope_path("project", path):
             yield from fresh(iter([api.get(PROJECT, {"statistics": "true"}, project=path)]))
@@ -137,6 +148,7 @@ def collect(policy: Policy, api: GitLabAPI, options: CollectOptions,
     lock = threading.Lock()
     last_report = [0.0]
     incomplete: list[str] = []
+    warnings: list[str] = []
     fatal: list[BaseException] = []
     slots = threading.Semaphore(options.concurrency * 2)
 
@@ -167,7 +179,7 @@ def collect(policy: Policy, api: GitLabAPI, options: CollectOptions,
 
     try:
         with ThreadPoolExecutor(max_workers=options.concurrency, thread_name_prefix="collect") as pool:
-            for project in project_stream(api, policy):
+            for project in project_stream(api, policy, warnings.append):
                 if fatal:
                     break
                 if int(project["id"]) % total != index - 1 or in_scope(policy, project):
@@ -185,7 +197,7 @@ def collect(policy: Policy, api: GitLabAPI, options: CollectOptions,
         writer.abort()
         raise
     report(force=True)
-    result = CollectResult(progress.done, incomplete, api.requests, progress.elapsed, options.out)
+    result = CollectResult(progress.done, incomplete, api.requests, progress.elapsed, options.out, warnings)
     if incomplete and not options.keep_going:
         raise CollectIncomplete(
             f"{len(incomplete)} of {progress.done} projects could not be listed completely:\n  "

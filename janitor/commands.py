@@ -10,7 +10,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from janitor.apply import FAILED, ApplyOptions, Outcome, apply_plan
+from janitor.apply import FAILED, ApplyOptions, ApplySummary, Outcome, apply_plan
 from janitor.collect import CollectOptions, Progress, collect
 from janitor.errors import UsageError
 from janitor.gitlab_api import GitLabAPI
@@ -21,6 +21,7 @@ from janitor.pacing import build_pacer
 from janitor.plan_file import PLAN_SCHEMA, read_plan
 from janitor.policy import load_policy, policy_schema
 from janitor.steps import PlanOptions, connection, run_plan
+from janitor.summary import SUMMARY_SCHEMA, apply_sentence, summary
 from janitor.textsafe import printable
 from janitor.units import human_bytes
 
@@ -34,18 +35,50 @@ def out(text: str) -> None:
     print(printable(text, keep_newlines=True), flush=True)
 
 
+def say(args: argparse.Namespace, text: str) -> None:
+    """A line for people: stdout with --format text, stderr with --format json (stdout holds the JSON)."""
+    (err if _json(args) else out)(text)
+
+
+def _json(args: argparse.Namespace) -> bool:
+    return getattr(args, "format", "text") == "json"
+
+
+def emit(args: argparse.Namespace, command: str, code: int, warnings: list[str] | tuple[str, ...] = (),
+         **sections: Json) -> int:
+    """With --format json, the run's one JSON summary on stdout; returns the exit code either way."""
+    if _json(args):
+        print(json.dumps(summary(command, code, warnings, **sections), sort_keys=True), flush=True)
+    return code
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def warn_all(command: str, warnings: list[str] | tuple[str, ...]) -> None:
+    for text in warnings:
+        err(f"{command}: warning: {text}")
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     policy = load_policy(args.policy)
-    kinds = ", ".join(sorted({r.resource for r in policy.rules}))
+    kinds = sorted({r.resource for r in policy.rules})
     graced = sum(1 for r in policy.rules if r.grace)
-    out(f"{args.policy}: valid policy, {len(policy.rules)} rules ({kinds}), {len(policy.overrides)} overrides"
-        + (f", {graced} with a grace period" if graced else ""))
-    return 0
+    warn_all("validate", policy.warnings)
+    warned = f"; {_count(len(policy.warnings), 'warning')}" if policy.warnings else ""
+    say(args, f"{args.policy}: valid policy, {len(policy.rules)} rules ({', '.join(kinds)}), "
+              f"{len(policy.overrides)} overrides" + (f", {graced} with a grace period" if graced else "") + warned)
+    return emit(args, "validate", 0, policy.warnings, policy={
+        "file": str(args.policy), "digest": policy.digest, "rules": len(policy.rules), "kinds": kinds,
+        "overrides": len(policy.overrides), "graced_rules": graced})
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
     if args.plan:
         schema: Json = PLAN_SCHEMA
+    elif args.summary:
+        schema = SUMMARY_SCHEMA
     elif args.report:
         from janitor.report.schema import REPORT_SCHEMA
 
@@ -73,15 +106,19 @@ def progress_line(p: Progress) -> None:
 
 def cmd_collect(args: argparse.Namespace) -> int:
     policy = load_policy(args.policy)
+    warn_all("collect", policy.warnings)
     api = _api(args)
     result = collect(policy, api, CollectOptions(out=args.out, shard=args.shard, keep_going=args.keep_going,
                                                  concurrency=max(1, args.concurrency), scope_lock=args.scope_lock),
                      on_progress=progress_line)
+    warn_all("collect", result.warnings)
     err(f"collect: wrote {result.out}/projects.json: {result.projects} projects, {result.requests} requests, "
         f"{result.elapsed:.1f}s")
     if result.incomplete:
         err(f"collect: {len(result.incomplete)} projects incomplete (--keep-going): plan will not touch them")
-    return 0
+    return emit(args, "collect", 0, [*policy.warnings, *result.warnings], collect={
+        "out": str(result.out), "projects": result.projects, "incomplete": result.incomplete,
+        "requests": result.requests, "elapsed_seconds": round(result.elapsed, 3)})
 
 
 def cmd_merge(args: argparse.Namespace) -> int:
@@ -102,6 +139,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
                                    report_dir=args.report_dir, dotenv=args.dotenv, scope_lock=args.scope_lock,
                                    max_actions=args.max_actions, state=args.state),
                        dict(os.environ), warn=lambda text: err(f"plan: warning: {text}"))
+    warn_all("plan", outcome.report["warnings"])
     totals = outcome.report["totals"]
     summary_table({k: (v["items"], v["bytes"]) for k, v in totals["by_resource"].items()},
                   f"plan: {totals['remove_items']} items to remove, {human_bytes(totals['remove_bytes'])}, "
@@ -120,11 +158,15 @@ def cmd_plan(args: argparse.Namespace) -> int:
             err(f"  - {reason}")
         err("Raise the limits (the policy's, or --max-actions) only if this much really should go, "
             "or narrow the rules.")
-        return 3
-    err(f"plan: wrote {args.out} ({outcome.plan['digest']})")
-    if outcome.state_written:
-        err(f"plan: wrote {args.state} ({outcome.plan['state_digest']})")
-    return 0
+    else:
+        err(f"plan: wrote {args.out} ({outcome.plan['digest']})")
+        if outcome.state_written:
+            err(f"plan: wrote {args.state} ({outcome.plan['state_digest']})")
+    return emit(args, "plan", 0 if outcome.plan else 3, outcome.report["warnings"], plan={
+        "file": str(args.out) if outcome.plan else None, "digest": outcome.plan["digest"] if outcome.plan else None,
+        "actions": totals["remove_items"], "bytes": totals["remove_bytes"], "projects": totals["projects"],
+        "kept": totals["kept_items"], "pending": totals["pending_items"], "refusals": list(outcome.evaluation.refusals),
+        "reports": [str(p) for p in outcome.reports], "by_resource": totals["by_resource"]})
 
 
 PENDING_SHOWN = 10
@@ -150,36 +192,47 @@ def cmd_apply(args: argparse.Namespace) -> int:
                            max_actions=args.max_actions)
     done = Counter[str]()
 
-    def show(outcome: Outcome) -> None:
+    def progress(outcome: Outcome) -> None:
+        """Live, on stderr, in completion order: failures and skips as they happen, and a count now and then."""
         done[outcome.status] += 1
         if outcome.status == FAILED or (args.yes and outcome.status == "skipped"):
             err(f"apply: {outcome.status}: {printable(outcome.item.project_path)} {printable(outcome.item.title)}: "
                 f"{printable(outcome.reason)}")
-        elif not args.yes:
-            size = human_bytes(outcome.item.bytes)
-            label = "would skip" if outcome.status == "skipped" else outcome.status
-            out(f"{label}: {printable(outcome.item.project_path)} {printable(outcome.item.title)} ({size})"
-                + (f": {printable(outcome.reason)}" if outcome.status != "would delete" else ""))
         total = sum(done.values())
-        if args.yes and total % 500 == 0:
-            err(f"apply: {total}/{len(plan.items)} items, {dict(done)}")
+        if total % 500 == 0:
+            err(f"apply: {total}/{len(plan.items)} items, " + ", ".join(f"{n} {s}" for s, n in sorted(done.items())))
 
-    summary = apply_plan(plan, api, options, on_outcome=show)
-    counts = summary.counts()
-    freed = summary.bytes_by_resource()
-    by_kind = Counter(o.item.resource for o in summary.outcomes if o.status in ("deleted", "would delete"))
-    verb = "freed" if args.yes else "would free"
+    result = apply_plan(plan, api, options, on_outcome=progress)
+    for outcome in result.outcomes:  # sorted by project path, then item id: the same order on every run
+        say(args, item_line(outcome, args.yes))
+    freed = result.bytes_by_resource()
+    by_kind = Counter(o.item.resource for o in result.outcomes if o.status in ("deleted", "would delete"))
     summary_table({k: (by_kind[k], freed[k]) for k in by_kind},
                   f"apply{'' if args.yes else ' (dry run: nothing deleted; add --yes to delete)'}: "
-                  f"{dict(sorted(counts.items()))}, {verb} {human_bytes(sum(freed.values()))}"
-                  + (f", {summary.resumed} already done per the journal" if summary.resumed else ""))
-    if summary.gone_bytes:
-        err(f"apply: {human_bytes(summary.gone_bytes)} more were in items found already gone (deleted with a "
-            "shared image, or by someone else)")
-    if summary.failed:
-        err(f"apply: {len(summary.failed)} items failed; run apply again with the same --journal to retry them")
-        return 2
-    return 0
+                  + apply_sentence(result.counts(), sum(freed.values()), result.gone_bytes, not args.yes,
+                                   result.resumed))
+    if result.failed:
+        err(f"apply: {len(result.failed)} items failed; run apply again with the same --journal to retry them")
+    return emit(args, "apply", 2 if result.failed else 0, apply=apply_json(result, plan.digest))
+
+
+def item_line(outcome: Outcome, really: bool) -> str:
+    """`deleted: acme/web registry/web:sha-1 (1.2 MiB): matches older_than "30d" (age 40d)`."""
+    label = {"skipped": "skipped" if really else "would skip"}.get(outcome.status, outcome.status)
+    item = outcome.item
+    return (f"{label}: {printable(item.project_path)} {printable(item.title)} ({human_bytes(item.bytes)}): "
+            f"{printable(outcome.reason)}")
+
+
+def apply_json(result: ApplySummary, digest: str) -> Json:
+    return {
+        "dry_run": result.dry_run, "plan_digest": digest, "counts": dict(sorted(result.counts().items())),
+        "freed_bytes": sum(result.bytes_by_resource().values()), "gone_bytes": result.gone_bytes,
+        "resumed": result.resumed,
+        "items": [{"id": o.item.id, "project": o.item.project_path, "resource": o.item.resource,
+                   "title": o.item.title, "status": o.status, "reason": o.reason, "bytes": o.item.bytes}
+                  for o in result.outcomes],
+    }
 
 
 def cmd_notify(args: argparse.Namespace) -> int:

@@ -16,6 +16,7 @@ from janitor.model import KEPT_PROTECTED, Json
 from janitor.plan_file import read_plan
 from janitor.policy import load_policy
 from janitor.steps import PlanOptions, run_plan
+from janitor.summary import apply_sentence
 from janitor.units import human_bytes
 
 DEMO_POLICY = """\
@@ -105,10 +106,10 @@ def run_demo(directory: Path, out: Callable[[str], None], note: Callable[[str], 
         writes_before = len([r for r in sim.requests if r.method != "GET"])
         summary = apply_plan(plan, GitLabAPI(conn), ApplyOptions(
             yes=True, journal=directory / "plan.json.journal", max_age=timedelta(days=7)))
-        counts = summary.counts()
-        gone = f" (+{human_bytes(summary.gone_bytes)} gone with shared images)" if summary.gone_bytes else ""
-        out(f"   {dict(sorted(counts.items()))}; freed {human_bytes(sum(summary.bytes_by_resource().values()))}{gone}; "
-            f"{len([r for r in sim.requests if r.method != 'GET']) - writes_before} DELETE requests")
+        sentence = apply_sentence(summary.counts(), sum(summary.bytes_by_resource().values()), summary.gone_bytes,
+                                  False, summary.resumed)
+        out(f"   {sentence[:-1]}; {len([r for r in sim.requests if r.method != 'GET']) - writes_before} "
+            "DELETE requests")
 
         out("== 4. check: collect and plan again")
         collect(policy, GitLabAPI(conn), CollectOptions(out=directory / "inventory-after"))

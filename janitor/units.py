@@ -41,7 +41,21 @@ def parse_duration(text: str | int) -> timedelta:
     seconds = float(match.group(1)) * _DURATION_UNITS[match.group(2)]
     if not seconds <= MAX_DURATION.total_seconds():  # also catches inf from a 400-digit number
         raise ValueError(f"{text!r} is longer than 100 years, the longest duration accepted")
+    if "." in match.group(1):
+        # DESIGN: durations are whole numbers. "1.5mo" would silently mean 45 days of 24 hours, which the
+        # writer may not have meant; the exact whole equivalent is offered instead.
+        raise ValueError(f"{text!r}: durations are whole numbers with a unit; write {_whole(seconds)}, "
+                         "or round it (such as 10d for 1.5w)")
     return timedelta(seconds=seconds)
+
+
+def _whole(seconds: float) -> str:
+    """The same length as a whole number of the largest unit that expresses it exactly (1.5w -> 252h)."""
+    for unit in ("y", "mo", "w", "d", "h", "min"):
+        count = seconds / _DURATION_UNITS[unit]
+        if count >= 1 and count == int(count):
+            return f"{int(count)}{unit}"
+    return f"{max(1, round(seconds / 60))}min"
 
 
 def parse_size(text: str | int) -> int:

@@ -4,10 +4,8 @@ none is lost, every DELETE sent had its intent on disk first, and the final summ
 
 from __future__ import annotations
 
-import ast
 import contextlib
 import json
-import re
 import signal
 import subprocess
 import sys
@@ -129,7 +127,7 @@ def test_killed_and_resumed_apply_deletes_each_item_exactly_once(planned: Planne
             data = journal.read_bytes()
             last_line_start = data.rstrip(b"\n").rfind(b"\n") + 1
             journal.write_bytes(data[:max(last_line_start, len(data) - kill.tear)])
-    final = subprocess.run(apply, env=planned.env, capture_output=True, text=True)
+    final = subprocess.run([*apply, "--format", "json"], env=planned.env, capture_output=True, text=True)
     assert final.returncode == 0, final.stderr
     writes = _writes_per_path(sim)
     assert max(writes.values()) == 1, f"written twice: {[p for p, n in writes.items() if n > 1]}"
@@ -139,7 +137,7 @@ def test_killed_and_resumed_apply_deletes_each_item_exactly_once(planned: Planne
         if "status" in record:
             last[record["item"]] = record["status"]
     assert set(last) == set(planned.paths) and set(last.values()) <= {"deleted", "gone"}
-    counts = ast.literal_eval(re.search(r"apply: (\{[^}]*\}), freed", final.stderr).group(1))  # type: ignore[union-attr]
-    resumed = re.search(r"(\d+) already done per the journal", final.stderr)
-    assert sum(counts.values()) + (int(resumed.group(1)) if resumed else 0) == len(planned.paths)
+    result = json.loads(final.stdout)["apply"]
+    counts = result["counts"]
+    assert sum(counts.values()) + result["resumed"] == len(planned.paths)
     assert set(counts) <= {"deleted", "gone"}

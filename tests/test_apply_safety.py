@@ -14,6 +14,7 @@ import pytest
 from engine_helpers import cli_env, non_get
 
 from janitor.simulator import TOKENS, Instance, Simulator, generate
+from janitor.units import human_bytes
 
 
 @pytest.fixture
@@ -93,7 +94,9 @@ def test_already_gone_counts_as_done(run, env, sim: Simulator, instance: Instanc
     instance.delete_job_artifacts(job, keep_trace=True)
     result = run(["apply", planned, "--yes"], env)
     assert result.code == 0
-    assert "'gone': 1" in result.err
+    assert ", 1 already gone" in result.err
+    assert [line for line in result.out.splitlines() if line.startswith("gone: ")] == [
+        f"gone: {items[0]['project_path']} {items[0]['title']} ({human_bytes(items[0]['bytes'])}): already gone"]
 
 
 def test_read_only_token_cannot_apply(run, env, sim: Simulator, planned: Path) -> None:

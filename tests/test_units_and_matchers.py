@@ -15,7 +15,7 @@ from janitor.units import human_bytes, parse_duration, parse_size
 @pytest.mark.parametrize(("text", "expected"), [
     ("12h", timedelta(hours=12)), ("30d", timedelta(days=30)), ("2w", timedelta(days=14)),
     ("1y", timedelta(days=365)), ("30 days", timedelta(days=30)), ("6 months", timedelta(days=180)),
-    ("6mo", timedelta(days=180)), ("90 minutes", timedelta(minutes=90)), ("1.5d", timedelta(hours=36)),
+    ("6mo", timedelta(days=180)), ("90 minutes", timedelta(minutes=90)),
 ])
 def test_durations(text: str, expected: timedelta) -> None:
     assert parse_duration(text) == expected

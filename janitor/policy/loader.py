@@ -23,6 +23,7 @@ from janitor.matchers import UnsupportedRegex, compile_regex
 from janitor.policy.checks import check_paths, non_ascii
 from janitor.policy.model import Limits, NotifySettings, Policy, Rule, Scope
 from janitor.policy.schema import LABEL, PROJECT_PATH, RULE_NAME, WHOLE_DURATION, policy_schema
+from janitor.policy.warnings import policy_warnings
 from janitor.policy.yaml_safe import YamlRefused, compose_and_construct, non_finite_numbers, read_bounded
 from janitor.resources import KINDS
 from janitor.units import parse_duration, parse_size
@@ -92,6 +93,11 @@ class _Problems:
         if hint:
             text += f" ({hint})"
         self.items.append(((line, col), text))
+
+    def add_once(self, path: PathKey, message: str, hint: str | None = None) -> None:
+        """A value's meaning, unless the structure or the schema already said what is wrong with it."""
+        if not self.covered(path, whole_value=True):
+            self.add(path, message, hint, value=True)
 
     def _describe(self, path: PathKey) -> str:
         if len(path) >= 2 and path[0] == "rules" and isinstance(path[1], int):
@@ -257,12 +263,12 @@ def _check_values(problems: _Problems, body: Mapping[str, Any], path: PathKey) -
             try:
                 parse_duration(match["older_than"])
             except ValueError as exc:
-                problems.add(path + ("match", "older_than"), str(exc), value=True)
+                problems.add_once(path + ("match", "older_than"), str(exc))
         if "larger_than" in match and isinstance(match["larger_than"], (str, int)):
             try:
                 parse_size(match["larger_than"])
             except ValueError as exc:
-                problems.add(path + ("match", "larger_than"), str(exc), value=True)
+                problems.add_once(path + ("match", "larger_than"), str(exc))
         for name in ("name", "ref", "version"):
             spec = match.get(name)
             if isinstance(spec, Mapping):
@@ -271,8 +277,8 @@ def _check_values(problems: _Problems, body: Mapping[str, Any], path: PathKey) -
                         try:
                             compile_regex(spec[key])
                         except UnsupportedRegex as exc:
-                            problems.add(path + ("match", name, key), f"invalid regex {spec[key]!r}: {exc}",
-                                         "policy regexes run on RE2, see the README", value=True)
+                            problems.add_once(path + ("match", name, key), f"invalid regex {spec[key]!r}: {exc}",
+                                              "policy regexes run on RE2, see the README")
 
 
 def validate_text(text: str, source: str) -> Policy:
@@ -303,11 +309,13 @@ def validate_text(text: str, source: str) -> Policy:
             if leaf.validator == "additionalProperties" or problems.covered(path, leaf.validator == "oneOf"):
                 continue  # reported by the structure stage, with a suggestion
             problems.add(tuple(leaf.absolute_path), _humanize(leaf), value=leaf.validator != "required")
-    if not problems.items:
-        _check_semantics(problems, data)
+    # Meaning is checked even when the schema found problems, so one run lists every problem (a bad size
+    # used to show up only once the other errors were fixed); a value the schema already flagged is skipped.
+    _check_semantics(problems, data)
     if problems.items:
         raise PolicyError(source, _unique(problems.messages()))
-    return _build(source, text, data)
+    where = lambda path: "{}:{}:{}".format(source, *marks.find(path))  # noqa: E731
+    return _build(source, text, data, tuple(policy_warnings(data, where)))
 
 
 def _leaf_errors(error: jsonschema.ValidationError) -> list[jsonschema.ValidationError]:
@@ -321,7 +329,7 @@ def _unique(items: list[str]) -> list[str]:
     return list(dict.fromkeys(items))
 
 
-def _build(source: str, text: str, data: Mapping[str, Any]) -> Policy:
+def _build(source: str, text: str, data: Mapping[str, Any], warnings: tuple[str, ...]) -> Policy:
     scope = data.get("scope") or {}
     limits = data.get("limits") or {}
     rules = tuple(
@@ -348,6 +356,7 @@ def _build(source: str, text: str, data: Mapping[str, Any]) -> Policy:
         rules=rules,
         overrides=overrides,
         notify=_notify(data.get("notify") or {}),
+        warnings=warnings,
     )
 
 

@@ -98,6 +98,8 @@ class Policy:
     rules: tuple[Rule, ...]
     overrides: Mapping[str, Mapping[str, Mapping[str, Any]]]
     notify: NotifySettings = field(default_factory=NotifySettings)
+    # valid but dangerous choices (janitor.policy.warnings), "file:line:col: ..." each; shown, never fatal
+    warnings: tuple[str, ...] = ()
     _cache: dict[tuple[str, tuple[str, ...]], EffectiveRule | None] = field(
         default_factory=dict, compare=False, repr=False
     )

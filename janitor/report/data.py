@@ -88,6 +88,7 @@ def report_data(evaluation: Evaluation, policy: Policy, header: Json,
         "version": 1,
         **header,
         "refused": list(evaluation.refusals),
+        "warnings": list(policy.warnings),
         "totals": {
             "projects": len(projects),
             "remove_items": removed_items,

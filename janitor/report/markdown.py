@@ -82,6 +82,10 @@ def render_markdown(data: Json) -> str:
         out.append("> **Refused by a safety limit: no plan was written.**")
         out += [f"> - {md_text(reason)}" for reason in data["refused"]]
         out.append("")
+    if data.get("warnings"):
+        out.append("> **Policy warnings** (valid, but often more than meant):")
+        out += [f"> - {md_text(text)}" for text in data["warnings"]]
+        out.append("")
     out.append(f"**{totals['remove_items']} items to remove, {human_bytes(totals['remove_bytes'])} to free**, "
                f"in {sum(1 for p in data['projects'] if p['remove_items'])} of {totals['projects']} projects; "
                f"{totals['kept_items']} items kept ({human_bytes(totals['kept_bytes'])}).")

@@ -90,6 +90,8 @@ REPORT_SCHEMA: Json = {
                            "description": "GitLab's version as collect read it (GET /version); null if unknown"},
         "refused": {"type": "array", "items": {"type": "string"},
                     "description": "why the policy's limits refused the plan; empty when a plan was written"},
+        "warnings": {"type": "array", "items": {"type": "string"},
+                     "description": "the policy's valid but dangerous choices, as `janitor validate` lists them"},
         "totals": _closed({
             "projects": _COUNT,
             "remove_items": _COUNT,

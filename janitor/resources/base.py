@@ -8,7 +8,7 @@ how to delete it. The planner and the policy schema only ever talk to kinds thro
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -100,6 +100,12 @@ class ResourceKind(ABC):
         """A last say over one rule's decisions in one project, for objects that share their fate
         (container tags on one digest go together); the default changes nothing."""
         return decisions
+
+    def shares_fate(self, item: PlanItem) -> Hashable | None:
+        """Items with the same key go together on GitLab's side (tags on one image: deleting one deletes the
+        manifest). Apply carries them out one after the other in plan order, so which one counts as deleted
+        and which as gone never depends on thread timing. None: the item stands alone."""
+        return None
 
     def notes(self, project: Json) -> list[str]:
         """Things about the project's objects the report should mention (an empty registry ...)."""

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Hashable, Iterator
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from janitor.errors import NotFound
@@ -193,6 +193,10 @@ class ContainerTags(ResourceKind):
                     continue  # deleted meanwhile (by this run, with its image)
             cache[key] = digests
         return dict(cache[key])
+
+    def shares_fate(self, item: PlanItem) -> Hashable | None:
+        digest = item.fingerprint.get("digest")
+        return ("image", item.project_id, item.target.get("repository_id"), digest) if digest else None
 
     def execute(self, api: GitLabAPI, item: PlanItem) -> None:
         api.delete(TAG, project=item.project_id, repository=item.target["repository_id"],
