@@ -9,6 +9,7 @@ import re
 import pytest
 
 from janitor.cli import build_parser
+from janitor.distribution import VersionAction
 
 ENV_OPTIONS = {"--rate-limit": "JANITOR_RATE_LIMIT", "--jobs-rate-limit": "JANITOR_JOBS_RATE_LIMIT",
                "--log-level": "JANITOR_LOG_LEVEL"}
@@ -32,7 +33,7 @@ def test_every_option_says_what_it_does_and_its_default(name: str) -> None:
         label = "/".join(action.option_strings) or action.dest
         assert action.help and len(action.help) > 10, f"{name} {label} has no help"
         optional = bool(action.option_strings) and not action.required
-        if optional and not isinstance(action, argparse._VersionAction):
+        if optional and not isinstance(action, (argparse._VersionAction, VersionAction)):
             assert "default" in action.help, f"{name} {label}: help does not say its default"
         for option, variable in ENV_OPTIONS.items():
             if option in action.option_strings:
