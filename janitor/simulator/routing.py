@@ -70,6 +70,8 @@ class Listing:
     keyset: Keyset | None = None
     # Set when offset pagination is capped for this type (doc/api/rest/_index.md, "max offset").
     offset_limit_type: str | None = None
+    # An item's JSON bytes, when the route keeps them cached: the page is then served as their join.
+    encode: Callable[[Any], bytes] | None = None
 
 
 @dataclass(slots=True)

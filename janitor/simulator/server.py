@@ -253,6 +253,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _send(self, status: int, body: Any, headers: dict[str, str]) -> None:
         if status == 204 or body is None:
             payload, content_type = b"", None
+        elif isinstance(body, bytes):  # a page of cached renderings (pagination.py)
+            payload, content_type = body, "application/json"
         elif isinstance(body, str):
             payload, content_type = body.encode(), "text/plain; charset=utf-8"
         else:

@@ -199,6 +199,8 @@ class Instance:
     # an administrator only with the admin_mode scope.
     admin_mode: bool = False
     forks: dict[int, list[int]] = field(default_factory=dict)  # upstream id -> its forks' ids
+    # Rendered JSON bytes of jobs (routes/jobs.py): job id -> (the state it was rendered from, bytes).
+    rendered_jobs: dict[int, tuple[tuple[Any, ...], bytes]] = field(default_factory=dict)
 
     def add_group(self, group: Group) -> None:
         self.groups[group.id] = group
