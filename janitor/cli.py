@@ -33,6 +33,7 @@ EXIT_USAGE = 1
 EXIT_BROKEN_PIPE = 128 + 13  # what the shell reports for a tool killed by SIGPIPE
 MAX_SHARDS = 1000
 MAX_CONCURRENCY = 64  # threads; GitLab's rate limits bound a run long before this
+MAX_WORKERS = 16  # collect processes; more than the cores only adds memory
 MAX_PLAN_AGE = timedelta(days=365)
 MAX_LATENCY_S = 60.0
 
@@ -198,6 +199,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keep-going", action="store_true", help="exit 0 even if some projects are incomplete")
     p.add_argument("--concurrency", type=whole_number(1, MAX_CONCURRENCY), default=16,
                    help=f"projects listed at once, 1 to {MAX_CONCURRENCY} (default 16)")
+    p.add_argument("--workers", type=whole_number(1, MAX_WORKERS), default=None, metavar="N",
+                   help="processes sharing the run (and --concurrency); default: the CPUs this process may use, "
+                        "at most 4")
     p.add_argument("--scope", dest="scope_lock", metavar="PATH", type=scope_path)
     _gitlab_url_option(p)
     _pacing_options(p)

@@ -32,6 +32,7 @@ class RecordedRequest:
     query: dict[str, list[str]]
     status: int
     token_name: str | None
+    bytes: int = 0  # the response body's length
 
 
 @dataclass(slots=True)
@@ -192,9 +193,10 @@ class _Handler(BaseHTTPRequestHandler):
             status, body, headers = 302, None, {"Location": redirect + self.path}
         else:
             status, body, headers = self._answer(sim, method, raw_path, split.path, query, token)
+        payload, content_type = _encode(status, body)
         sim.record(RecordedRequest(method, unquote(raw_path), query, status,
-                                   token.name if token else None))
-        self._send(status, body, headers)
+                                   token.name if token else None, len(payload)))
+        self._send(status, payload, content_type, headers)
 
     def _token(self) -> Token | None:
         secret = self.headers.get("PRIVATE-TOKEN")
@@ -250,15 +252,7 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception:  # a simulator bug must look like GitLab's 500, not a dropped connection
             return 500, {"message": "500 Internal Server Error"}, headers
 
-    def _send(self, status: int, body: Any, headers: dict[str, str]) -> None:
-        if status == 204 or body is None:
-            payload, content_type = b"", None
-        elif isinstance(body, bytes):  # a page of cached renderings (pagination.py)
-            payload, content_type = body, "application/json"
-        elif isinstance(body, str):
-            payload, content_type = body.encode(), "text/plain; charset=utf-8"
-        else:
-            payload, content_type = json.dumps(body, separators=(",", ":")).encode(), "application/json"
+    def _send(self, status: int, payload: bytes, content_type: str | None, headers: dict[str, str]) -> None:
         self.send_response(status)
         if content_type:
             self.send_header("Content-Type", content_type)
@@ -269,6 +263,16 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if payload:
             self.wfile.write(payload)
+
+
+def _encode(status: int, body: Any) -> tuple[bytes, str | None]:
+    if status == 204 or body is None:
+        return b"", None
+    if isinstance(body, bytes):  # a page of cached renderings (pagination.py)
+        return body, "application/json"
+    if isinstance(body, str):
+        return body.encode(), "text/plain; charset=utf-8"
+    return json.dumps(body, separators=(",", ":")).encode(), "application/json"
 
 
 class _Server(ThreadingHTTPServer):
