@@ -97,6 +97,8 @@ def measure(scale: Scale, settings: Settings, note: Any = print) -> dict[str, An
         note(f"[{scale.name}] baseline collect (sequential python-gitlab)")
         child, stats = _run(sim, [PY, str(BENCH / "baseline.py"), "collect"], env, settings)
         baseline = {**_figures(child, stats), **child.json()}
+        # the baseline lists every job: its bytes per job are the simulator's job weight
+        baseline["bytes_per_job"] = round(int(stats.get("job_page_bytes") or 0) / max(1, baseline["jobs"]))
         baseline["per_request_over_latency"] = round(child.wall_s / max(1, baseline["requests"]) / settings.latency,
                                                      3) if settings.latency else None
         result["baseline_collect"] = baseline

@@ -40,7 +40,8 @@ def rows(report: dict[str, Any]) -> list[Row]:
         speedup = b["wall_s"] / j["collect_plan_wall_s"] if j["collect_plan_wall_s"] else 0
         out.append(_line(label, "baseline collect", b, minimum,
                          f"{1000 * b['wall_s'] / max(1, b['requests']):.1f} ms/request = "
-                         f"{_n(b['per_request_over_latency'], 2)}x latency; {_server(b)}"))
+                         f"{_n(b['per_request_over_latency'], 2)}x latency; {_server(b)}, "
+                         f"{_n(b['bytes_per_job'] / 1024, 2)} KB/job"))
         floor = j.get("python_gitlab_floor") or {}
         out.append(_line(label, "janitor collect", j, minimum,
                          f"{j['workers'] or 'default'} workers, {j['in_flight']} in flight: latency floor "

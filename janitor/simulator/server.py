@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import random
 import re
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -283,6 +284,12 @@ class _Server(ThreadingHTTPServer):
     def __init__(self, simulator: Simulator, port: int) -> None:
         self.simulator = simulator
         super().__init__(("127.0.0.1", port), _Handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that goes away mid-answer (a collect worker stopped with its run) is not the server's
+        # error; socketserver would print a traceback into the output of whoever runs the simulator.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class Simulator:

@@ -38,9 +38,13 @@ def _runner_manager(job: Job) -> dict[str, Any]:
     }
 
 
+# As in doc/api/jobs.md's example (and GitLab with Gravatar on): it carries a job's weight, ~1.6 KB of JSON.
+_AVATAR = "https://www.gravatar.com/avatar/e64c7d89f26bd1972efa854d13d7dd61?s=80&d=identicon"
+
+
 def render_user(ctx: Context) -> dict[str, Any]:
     return {
-        "id": 1, "name": "Administrator", "username": "root", "state": "active", "avatar_url": None,
+        "id": 1, "name": "Administrator", "username": "root", "state": "active", "avatar_url": _AVATAR,
         "web_url": f"{ctx.base_url}/root", "created_at": "2024-01-01T00:00:00.000Z", "bio": None,
         "location": None, "public_email": "", "skype": "", "linkedin": "", "twitter": "",
         "website_url": "", "organization": "",
