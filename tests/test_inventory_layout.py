@@ -17,7 +17,8 @@ from janitor.inventory import InventoryWriter, read_inventory
 names = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)  # any text GitLab could send
 projects = st.dictionaries(st.integers(1, 10**6), st.fixed_dictionaries({
     "path_with_namespace": names, "_jobs": st.lists(st.fixed_dictionaries({"id": st.integers(1, 2**40),
-                                                                             "name": names}), max_size=3)}),
+                                                                             "name": names}),
+                                       max_size=3, unique_by=lambda job: job["id"])}),
     max_size=8)
 META = {"gitlab_url": "https://gitlab.example.com", "complete": False, "shard": "1/1"}
 
