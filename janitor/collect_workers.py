@@ -13,12 +13,14 @@ limits: each worker keeps to its share of every limit.
 from __future__ import annotations
 
 import importlib
+import logging
 import multiprocessing
 import os
 import queue
+import threading
 import time
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any, cast
@@ -119,6 +121,13 @@ class _Workers:
         self.counts: list[tuple[int, int, int]] = [(0, 0, 0)] * len(receivers)  # done, incomplete, requests
         self.done = [False] * len(receivers)
         self.last_report = time.monotonic()
+        self.logged: set[tuple[str, int, str]] = set()
+
+    def log(self, name: str, level: int, text: str) -> None:
+        """A worker's log line, said once by the parent (each worker would say a warning once itself)."""
+        if (name, level, text) not in self.logged:
+            self.logged.add((name, level, text))
+            logging.getLogger(name).log(level, "%s", text)
 
     def finished(self) -> bool:
         return all(self.done)
@@ -138,6 +147,9 @@ class _Workers:
             kind = message[0]
             if kind == "error":
                 raise _rebuild(message[1])
+            if kind == "log":
+                self.log(*message[1:])
+                continue
             done, incomplete, requests = message[1], message[2], message[3]
             self.counts[index] = (done, len(incomplete) if kind == "done" else incomplete, requests)
             if kind == "done":
@@ -153,7 +165,28 @@ class _Workers:
             self.job.on_progress(progress)
 
 
+class _ToParent(logging.Handler):
+    """A worker's log records go to the parent, which prints them where the user reads (and redacts them)."""
+
+    def __init__(self, send: Callable[[tuple[Any, ...]], None]) -> None:
+        super().__init__()
+        self.send = send
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.send(("log", record.name, record.levelno, record.getMessage()))
+        except Exception:  # a log line must never stop the run
+            self.handleError(record)
+
+
 def _worker(job: Collection, api: GitLabAPI, inbox: Any, outbox: Connection, concurrency: int, workers: int) -> None:
+    lock = threading.Lock()  # threads share the pipe: one message at a time
+
+    def send(message: tuple[Any, ...]) -> None:
+        with lock:
+            outbox.send(message)
+
+    logging.getLogger().handlers[:] = [_ToParent(send)]
     try:
         pacer = api.pacer
         pacer.margin /= workers  # each worker keeps to its share of every rate limit
@@ -163,14 +196,14 @@ def _worker(job: Collection, api: GitLabAPI, inbox: Any, outbox: Connection, con
         progress = Progress()
 
         def report(p: Progress) -> None:
-            outbox.send(("progress", p.done, p.incomplete, mine.requests))
+            send(("progress", p.done, p.incomplete, mine.requests))
 
         share = Collection(job.kinds, job.contexts, writer, progress, report)
         share.run(mine, iter(inbox.get, None), concurrency)
         writer.close_joined()
-        outbox.send(("done", progress.done, share.incomplete, mine.requests))
+        send(("done", progress.done, share.incomplete, mine.requests))
     except BaseException as exc:  # whatever it is, the parent says it and removes the partial files
-        outbox.send(("error", _portable(exc)))
+        send(("error", _portable(exc)))
 
 
 def _portable(exc: BaseException) -> tuple[Any, ...]:

@@ -89,3 +89,12 @@ def test_workers_out_of_range_are_refused_with_a_hint(run, env: dict[str, str], 
                                                       tmp_path: Path) -> None:
     result = run(["collect", "--policy", policy_file, "--out", tmp_path / "inv", "--workers", "0"], env)
     assert result.code == 1 and "--workers" in result.err and "Traceback" not in result.err
+
+
+def test_a_workers_warning_reaches_the_user_once(run, env: dict[str, str], sim: Simulator,  # type: ignore[no-untyped-def]
+                                                 policy_file: Path, tmp_path: Path) -> None:
+    # GitLab's links on another origin (its external_url): every worker notices, the user is told once
+    sim.rewrite_links = lambda link: link.replace(sim.url, "http://gitlab.elsewhere.example")
+    result, _ = collect(run, env, sim, policy_file, tmp_path / "inv", "--workers", "3")
+    assert result.code == 0, result.err
+    assert result.err.count("pagination links point to http://gitlab.elsewhere.example") == 1
