@@ -27,9 +27,10 @@ class ChildRun:
     code: int
     wall_s: float
     peak_rss_mib: float
-    cpu_s: float  # user + system CPU of the child
+    cpu_s: float  # user + system CPU of the child and of its own children (wait4 counts the ones it reaped)
     stdout: str
     stderr: str
+    peak_rss_sum_mib: float = 0.0  # the child's peak plus the peaks its child processes reached
 
     def json(self) -> dict[str, Any]:
         lines = [line for line in self.stdout.splitlines() if line.startswith("{")]
@@ -42,10 +43,12 @@ def run_child(argv: list[str], env: dict[str, str], timeout_s: float) -> ChildRu
         started = time.monotonic()
         process = subprocess.Popen(argv, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env, cwd=ROOT)
         deadline = started + timeout_s
+        peaks: dict[int, float] = {}  # the child's own children (collect --workers): their VmHWM, sampled
         while True:
             pid, status, usage = os.wait4(process.pid, os.WNOHANG)
             if pid:
                 break
+            _sample_children(process.pid, peaks)
             if time.monotonic() > deadline:
                 process.kill()
                 pid, status, usage = os.wait4(process.pid, 0)
@@ -56,8 +59,26 @@ def run_child(argv: list[str], env: dict[str, str], timeout_s: float) -> ChildRu
         out.seek(0)
         err.seek(0)
         # ru_maxrss is in KiB on Linux
-        return ChildRun(argv, process.returncode, wall, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime,
-                        out.read(), err.read())
+        own = usage.ru_maxrss / 1024
+        return ChildRun(argv, process.returncode, wall, own, usage.ru_utime + usage.ru_stime,
+                        out.read(), err.read(), own + sum(peaks.values()))
+
+
+def _sample_children(pid: int, peaks: dict[int, float]) -> None:
+    """Record the peak RSS (VmHWM) of each child process of `pid`, as last seen while it ran."""
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return
+    for child in children:
+        try:
+            status = Path(f"/proc/{child}/status").read_text()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmHWM:"):
+                peaks[int(child)] = max(peaks.get(int(child), 0.0), int(line.split()[1]) / 1024)
+                break
 
 
 class SimulatorProcess:

@@ -13,6 +13,7 @@ from typing import Any
 from harness import ADMIN_TOKEN, BENCH, ChildRun, SimulatorProcess, child_env, run_child, write_plan_slice
 
 PY = sys.executable
+DEFAULT_CONCURRENCY = 16  # janitor collect's --concurrency default: the requests in flight
 POLICY = BENCH / "policy.yml"
 # GitLab.com: 2,000 authenticated API requests a minute; 600 a minute on GET /projects/:id/jobs.
 GITLAB_COM_LIMIT = 2000
@@ -35,6 +36,7 @@ class Settings:
     rate_limited: bool
     rate_limited_apply_items: int
     concurrency: int | None
+    workers: int | None
     timeout_s: float
     workdir: Path
 
@@ -53,10 +55,16 @@ def _run(sim: SimulatorProcess, argv: list[str], env: dict[str, str], settings: 
 
 def _figures(child: ChildRun, stats: dict[str, Any]) -> dict[str, Any]:
     requests = int(stats["requests"])
+    pages = int(stats.get("job_pages_served") or 0)
     return {"requests": requests, "throttled": stats["throttled"], "wall_s": round(child.wall_s, 3),
             "req_per_s": round(requests / child.wall_s, 1) if child.wall_s else None,
-            "peak_rss_mib": round(child.peak_rss_mib, 1), "client_cpu_s": round(child.cpu_s, 2),
-            "server_cpu_s": round(stats["server_cpu_s"], 2)}
+            "peak_rss_mib": round(child.peak_rss_mib, 1), "peak_rss_sum_mib": round(child.peak_rss_sum_mib, 1),
+            "client_cpu_s": round(child.cpu_s, 2), "server_cpu_s": round(stats["server_cpu_s"], 2),
+            # what the simulator itself costs, shown next to every ratio: its CPU per request, its page weight
+            "server_cpu_ms_per_request": round(1000 * stats["server_cpu_s"] / requests, 3) if requests else None,
+            "job_pages": pages,
+            "bytes_per_page": round(int(stats.get("job_page_bytes") or 0) / pages) if pages else None,
+            "client_cpu_ms_per_page": round(1000 * child.cpu_s / pages, 3) if pages else None}
 
 
 def _floor_s(stats: dict[str, Any], per_minute: int, jobs_per_minute: int | None) -> float:
@@ -77,6 +85,7 @@ def measure(scale: Scale, settings: Settings, note: Any = print) -> dict[str, An
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     concurrency = ["--concurrency", str(settings.concurrency)] if settings.concurrency else []
+    workers = ["--workers", str(settings.workers)] if settings.workers else []
     result: dict[str, Any] = {"scale": scale.name, "latency_s": settings.latency, "seed": settings.seed}
     with SimulatorProcess(scale.projects, scale.jobs_per_project, settings.seed, settings.latency) as sim:
         result.update(projects=sim.info["projects"], jobs=sim.info["jobs"])
@@ -87,13 +96,24 @@ def measure(scale: Scale, settings: Settings, note: Any = print) -> dict[str, An
 
         note(f"[{scale.name}] baseline collect (sequential python-gitlab)")
         child, stats = _run(sim, [PY, str(BENCH / "baseline.py"), "collect"], env, settings)
-        result["baseline_collect"] = {**_figures(child, stats), **child.json()}
+        baseline = {**_figures(child, stats), **child.json()}
+        # the baseline lists every job: its bytes per job are the simulator's job weight
+        baseline["bytes_per_job"] = round(int(stats.get("job_page_bytes") or 0) / max(1, baseline["jobs"]))
+        baseline["per_request_over_latency"] = round(child.wall_s / max(1, baseline["requests"]) / settings.latency,
+                                                     3) if settings.latency else None
+        result["baseline_collect"] = baseline
 
         note(f"[{scale.name}] janitor collect + plan")
         inventory, plan = work / "inventory", work / "plan.json"
         child, stats = _run(sim, _janitor("collect", "--policy", str(POLICY), "--out", str(inventory),
-                                          *concurrency), env, settings)
+                                          *concurrency, *workers), env, settings)
         collected = _figures(child, stats)
+        in_flight = settings.concurrency or DEFAULT_CONCURRENCY
+        floor = collected["requests"] * settings.latency / in_flight
+        collected.update(in_flight=in_flight, latency_floor_s=round(floor, 3),
+                         wall_over_latency_floor=round(child.wall_s / floor, 3) if floor else None,
+                         requests_over_minimum=round(collected["requests"] / result["minimum"]["minimum"], 4),
+                         workers=settings.workers)
         child, _ = _run(sim, _janitor("plan", "--policy", str(POLICY), "--inventory", str(inventory),
                                       "--out", str(plan)), env, settings)
         with open(plan, encoding="utf-8") as handle:
@@ -103,6 +123,12 @@ def measure(scale: Scale, settings: Settings, note: Any = print) -> dict[str, An
                          planned_items=planned, inventory_mib=round((inventory / "projects.json").stat().st_size
                                                                     / 2**20, 1))
         collected["collect_plan_wall_s"] = round(collected["wall_s"] + child.wall_s, 3)
+        child, _ = _run(sim, [PY, str(BENCH / "client_floor.py"), "100"], env, settings)
+        collected["python_gitlab_floor"] = child.json()
+        # Nothing lost: the same inventory planned again gives the same bytes.
+        _run(sim, _janitor("plan", "--policy", str(POLICY), "--inventory", str(inventory),
+                           "--out", str(work / "plan-again.json")), env, settings)
+        collected["plan_identical"] = plan.read_bytes() == (work / "plan-again.json").read_bytes()
         result["janitor_collect"] = collected
 
         # Disjoint slices of the one plan, so no run finds another's deletions. A small instance may plan

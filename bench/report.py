@@ -24,6 +24,13 @@ def _line(label: str, run: str, f: dict[str, Any], minimum: int | None, notes: s
             _n(f["peak_rss_mib"], 1), f"{f['client_cpu_s']:.1f} / {f['server_cpu_s']:.1f}", notes]
 
 
+def _server(f: dict[str, Any]) -> str:
+    """What the simulator cost in that run: printed next to every ratio, so a slow simulator shows."""
+    size = f.get("bytes_per_page")
+    return (f"server {_n(f.get('server_cpu_ms_per_request'), 2)} ms CPU/request, "
+            f"{_n(size / 1024 if size else None, 1)} KB/page")
+
+
 def rows(report: dict[str, Any]) -> list[Row]:
     out: list[Row] = []
     for s in report["scales"]:
@@ -31,12 +38,24 @@ def rows(report: dict[str, Any]) -> list[Row]:
         minimum = s["minimum"]["minimum"]
         b, j = s["baseline_collect"], s["janitor_collect"]
         speedup = b["wall_s"] / j["collect_plan_wall_s"] if j["collect_plan_wall_s"] else 0
-        out.append(_line(label, "baseline collect", b, minimum, ""))
+        out.append(_line(label, "baseline collect", b, minimum,
+                         f"{1000 * b['wall_s'] / max(1, b['requests']):.1f} ms/request = "
+                         f"{_n(b['per_request_over_latency'], 2)}x latency; {_server(b)}, "
+                         f"{_n(b['bytes_per_job'] / 1024, 2)} KB/job"))
+        floor = j.get("python_gitlab_floor") or {}
         out.append(_line(label, "janitor collect", j, minimum,
-                         f"{j['throttled']} x 429; inventory {j['inventory_mib']} MiB"))
+                         f"{j['workers'] or 'default'} workers, {j['in_flight']} in flight: latency floor "
+                         f"{j['latency_floor_s']:.1f}s, wall/floor {_n(j['wall_over_latency_floor'], 2)}; "
+                         f"requests/minimum {j['requests_over_minimum']:.3f}; janitor CPU "
+                         f"{_n(j['client_cpu_ms_per_page'], 2)} ms/page (python-gitlab alone "
+                         f"{_n(floor.get('cpu_ms_per_page'), 2)}, with stdlib json "
+                         f"{_n(floor.get('stdlib_json_cpu_ms_per_page'), 2)}); peak RSS summed over processes "
+                         f"{j['peak_rss_sum_mib']:.0f} MiB; {j['throttled']} x 429; inventory {j['inventory_mib']} "
+                         f"MiB; {_server(j)}"))
         out.append([label, "janitor plan", "0", "", "", _n(j["plan_wall_s"], 1), "", _n(j["plan_peak_rss_mib"], 1),
                     f"{j['plan_cpu_s']:.1f} / 0", f"{j['planned_items']:,} items planned; collect+plan "
-                    f"{j['collect_plan_wall_s']:.1f}s = {speedup:.1f}x faster than baseline"])
+                    f"{j['collect_plan_wall_s']:.1f}s = {speedup:.1f}x faster than baseline ({_server(b)}); "
+                    f"planned again: {'byte-identical' if j['plan_identical'] else 'DIFFERENT'}"])
         ba, ja = s["baseline_apply"], s["janitor_apply"]
         ratio = ja["deletes_per_s"] / ba["deletes_per_s"] if ba["deletes_per_s"] else 0
         out.append(_line(label, "baseline apply", ba, None, f"{ba['deleted']:,} deleted, {ba['deletes_per_s']:.1f}/s"))
@@ -66,9 +85,26 @@ def evaluate_targets(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
         b, j = s["baseline_collect"], s["janitor_collect"]
         speedup = b["wall_s"] / j["collect_plan_wall_s"]
         overhead = j["requests"] / s["minimum"]["minimum"]
+        checks.append(_check(f"simulator CPU per request ({scale})", j["server_cpu_ms_per_request"] <= 0.5,
+                             f"{j['server_cpu_ms_per_request']:.3f} ms ({j['bytes_per_page'] / 1024:.1f} KB/page)",
+                             "<= 0.5 ms"))
+        if b["per_request_over_latency"] is not None:
+            checks.append(_check(f"baseline time per request over latency ({scale})",
+                                 b["per_request_over_latency"] <= 1.3, f"{b['per_request_over_latency']:.2f}x",
+                                 "<= 1.3x"))
         if scale == "medium":
             checks.append(_check("collect+plan speed-up at 1,000/100,000", speedup >= 8, f"{speedup:.1f}x", ">= 8x"))
-        checks.append(_check(f"requests over minimum ({scale})", overhead <= 1.1, f"{overhead:.3f}x", "<= 1.1x"))
+            ratio = j["wall_over_latency_floor"]
+            checks.append(_check("collect wall over latency floor at 1,000/100,000", ratio is not None and ratio <= 1.5,
+                                 f"{_n(ratio, 2)}x of {j['latency_floor_s']:.1f}s", "<= 1.5x"))
+        checks.append(_check(f"requests over minimum ({scale})", overhead <= 1.0, f"{overhead:.3f}x", "<= 1.0x"))
+        per_page = j["client_cpu_ms_per_page"]
+        checks.append(_check(f"janitor CPU per 100-job page, all processes ({scale})",
+                             per_page is not None and per_page <= 1.5, f"{_n(per_page, 2)} ms", "<= 1.5 ms"))
+        checks.append(_check(f"collect peak RSS summed over processes ({scale})", j["peak_rss_sum_mib"] <= 256,
+                             f"{j['peak_rss_sum_mib']:.0f} MiB", "<= 256 MiB"))
+        checks.append(_check(f"plan byte-identical run to run ({scale})", bool(j["plan_identical"]),
+                             "identical" if j["plan_identical"] else "different", "identical"))
         if scale == "large":
             rss = max(j["peak_rss_mib"], j["plan_peak_rss_mib"])
             checks.append(_check("peak RSS at 10,000/1,000,000 (collect, plan)", rss < 1024, f"{rss:.0f} MiB",

@@ -42,6 +42,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="scales that also run under GitLab.com's rate limits ('' for none)")
     parser.add_argument("--rate-limited-apply-items", type=int, default=1_000)
     parser.add_argument("--concurrency", type=int, help="passed to janitor collect/apply (default: theirs)")
+    parser.add_argument("--workers", type=int, help="passed to janitor collect (default: its own, the usable CPUs)")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds any one measured process may take")
     parser.add_argument("--workdir", type=Path, help="where inventories and plans go (default: a temp dir)")
     parser.add_argument("--json", type=Path, help="write the results as JSON here")
@@ -70,7 +71,8 @@ def main(argv: list[str] | None = None) -> int:
                                 baseline_apply_items=args.baseline_apply_items,
                                 rate_limited=name in args.rate_limited_names,
                                 rate_limited_apply_items=args.rate_limited_apply_items,
-                                concurrency=args.concurrency, timeout_s=args.timeout, workdir=workdir)
+                                concurrency=args.concurrency, workers=args.workers, timeout_s=args.timeout,
+                                workdir=workdir)
             results.append(measure(SCALES[name], settings, note=lambda text: print(text, file=sys.stderr,
                                                                                     flush=True)))
     report = {"command": command.strip(), "python": sys.version.split()[0], "latency_s": args.latency,

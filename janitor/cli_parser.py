@@ -33,6 +33,7 @@ from janitor.policy.checks import scope_path
 from janitor.units import parse_duration, parse_size
 
 MAX_CONCURRENCY = 64  # threads; GitLab's rate limits bound a run long before this
+MAX_WORKERS = 16  # collect processes; more than the cores only adds memory
 MAX_PLAN_AGE = timedelta(days=365)
 MAX_LATENCY_S = 60.0
 FORMATS = ("text", "json")
@@ -133,6 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="exit 0 even if some projects are incomplete (default: off, exit 1)")
     p.add_argument("--concurrency", type=whole_number(1, MAX_CONCURRENCY), default=16, metavar="N",
                    help=f"projects listed at once, 1 to {MAX_CONCURRENCY} (default: 16)")
+    p.add_argument("--workers", type=whole_number(1, MAX_WORKERS), default=None, metavar="N",
+                   help=f"processes sharing the run and its --concurrency, 1 to {MAX_WORKERS} (default: the CPUs "
+                        "this process may use, at most 4)")
 
     p = command("merge", "combine shard inventories into one",
                 "janitor merge shard-1/ shard-2/ --out inventory/", "0 merged, 1 bad or inconsistent inventories")

@@ -39,6 +39,7 @@ class CollectOptions:
     keep_going: bool = False
     concurrency: int = 16
     scope_lock: str | None = None
+    workers: int = 1  # processes, each collecting its shard of the projects (collect_workers.py)
 
 
 @dataclass
@@ -145,67 +146,99 @@ def collect(policy: Policy, api: GitLabAPI, options: CollectOptions,
         "shard": f"{index}/{total}", "complete": False,
     })
     progress = Progress()
-    lock = threading.Lock()
-    last_report = [0.0]
-    incomplete: list[str] = []
     warnings: list[str] = []
-    fatal: list[BaseException] = []
-    slots = threading.Semaphore(options.concurrency * 2)
 
-    def report(force: bool = False) -> None:
-        progress.requests = api.requests
-        if force or time.monotonic() - last_report[0] >= 2.0:
-            last_report[0] = time.monotonic()
-            on_progress(progress)
-
-    def work(project: Json) -> None:
-        try:
-            if fatal:
-                return
-            entry, mrs = _collect_project(api, project, kinds, contexts)
-            with lock:
-                writer.add_project(entry)
-                for mr in mrs:
-                    writer.add_merge_request(mr)
-                progress.done += 1
-                if entry.get(INCOMPLETE):
-                    progress.incomplete += 1
-                    incomplete.append(f"{entry.get('path_with_namespace')}: {entry[INCOMPLETE]}")
-                report()
-        except BaseException as exc:
-            fatal.append(exc)
-        finally:
-            slots.release()
+    def mine(projects: Iterator[Json]) -> Iterator[Json]:
+        for project in projects:
+            if int(project["id"]) % total != index - 1 or in_scope(policy, project):
+                progress.skipped += 1
+                continue
+            progress.listed += 1
+            yield project
 
     try:
-        with ThreadPoolExecutor(max_workers=options.concurrency, thread_name_prefix="collect") as pool:
-            for project in project_stream(api, policy, warnings.append):
+        job = Collection(kinds, contexts, writer, progress, on_progress)
+        if options.workers > 1:
+            from janitor.collect_workers import run_workers  # forks: only loaded when asked for
+
+            run_workers(job, api, mine(project_stream(api, policy, warnings.append)), options)
+        else:
+            job.run(api, mine(project_stream(api, policy, warnings.append)), options.concurrency)
+        writer.commit({"complete": not job.incomplete, "projects": progress.done, "incomplete": len(job.incomplete),
+                       "requests": job.requests(api)})
+    except BaseException:
+        writer.abort()
+        raise
+    progress.requests = job.requests(api)
+    on_progress(progress)
+    result = CollectResult(progress.done, job.incomplete, job.requests(api), progress.elapsed, options.out,
+                           warnings)
+    if job.incomplete and not options.keep_going:
+        raise CollectIncomplete(
+            f"{len(job.incomplete)} of {progress.done} projects could not be listed completely:\n  "
+            + "\n  ".join(job.incomplete[:20]) + ("\n  ..." if len(job.incomplete) > 20 else ""),
+            f"The inventory in {options.out} marks them incomplete and plan will not touch them. "
+            "Re-run collect, or pass --keep-going to accept the inventory as it is.",
+        )
+    return result
+
+
+@dataclass
+class Collection:
+    """One process's share of a run: its projects, listed by a pool of threads into the inventory."""
+
+    kinds: list[ResourceKind]
+    contexts: dict[str, CollectContext]
+    writer: InventoryWriter
+    progress: Progress
+    on_progress: Callable[[Progress], None]
+    incomplete: list[str] = field(default_factory=list)
+    other_requests: int = 0  # those of the worker processes, once they are done
+
+    def requests(self, api: GitLabAPI) -> int:
+        return api.requests + self.other_requests
+
+    def run(self, api: GitLabAPI, projects: Iterator[Json], concurrency: int) -> None:
+        progress, writer = self.progress, self.writer
+        lock = threading.Lock()
+        last_report = [0.0]
+        fatal: list[BaseException] = []
+        slots = threading.Semaphore(concurrency * 2)
+
+        def report() -> None:
+            if time.monotonic() - last_report[0] >= 2.0:
+                last_report[0] = time.monotonic()
+                progress.requests = self.requests(api)
+                self.on_progress(progress)
+
+        def work(project: Json) -> None:
+            try:
+                if fatal:
+                    return
+                entry, mrs = _collect_project(api, project, self.kinds, self.contexts)
+                with lock:
+                    writer.add_project(entry)
+                    for mr in mrs:
+                        writer.add_merge_request(mr)
+                    progress.done += 1
+                    if entry.get(INCOMPLETE):
+                        progress.incomplete += 1
+                        self.incomplete.append(f"{entry.get('path_with_namespace')}: {entry[INCOMPLETE]}")
+                    report()
+            except BaseException as exc:
+                fatal.append(exc)
+            finally:
+                slots.release()
+
+        with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="collect") as pool:
+            for project in projects:
                 if fatal:
                     break
-                if int(project["id"]) % total != index - 1 or in_scope(policy, project):
-                    progress.skipped += 1
-                    continue
-                progress.listed += 1
                 slots.acquire()
                 pool.submit(work, project)
             progress.listing_done = True
         if fatal:
             raise fatal[0]
-        writer.commit({"complete": not incomplete, "projects": progress.done, "incomplete": len(incomplete),
-                       "requests": api.requests})
-    except BaseException:
-        writer.abort()
-        raise
-    report(force=True)
-    result = CollectResult(progress.done, incomplete, api.requests, progress.elapsed, options.out, warnings)
-    if incomplete and not options.keep_going:
-        raise CollectIncomplete(
-            f"{len(incomplete)} of {progress.done} projects could not be listed completely:\n  "
-            + "\n  ".join(incomplete[:20]) + ("\n  ..." if len(incomplete) > 20 else ""),
-            f"The inventory in {options.out} marks them incomplete and plan will not touch them. "
-            "Re-run collect, or pass --keep-going to accept the inventory as it is.",
-        )
-    return result
 
 
 def _collect_project(api: GitLabAPI, project: Json, kinds: list[ResourceKind], contexts: dict[str, CollectContext]

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from janitor.apply import FAILED, ApplyOptions, ApplySummary, Outcome, apply_plan
 from janitor.collect import CollectOptions, Progress, collect
+from janitor.collect_workers import default_workers
 from janitor.errors import UsageError
 from janitor.gitlab_api import GitLabAPI
 from janitor.grace import due_text
@@ -108,8 +109,10 @@ def cmd_collect(args: argparse.Namespace) -> int:
     policy = load_policy(args.policy)
     warn_all("collect", policy.warnings)
     api = _api(args)
+    workers = args.workers or default_workers()
     result = collect(policy, api, CollectOptions(out=args.out, shard=args.shard, keep_going=args.keep_going,
-                                                 concurrency=max(1, args.concurrency), scope_lock=args.scope_lock),
+                                                 concurrency=max(1, args.concurrency), scope_lock=args.scope_lock,
+                                                 workers=workers),
                      on_progress=progress_line)
     warn_all("collect", result.warnings)
     err(f"collect: wrote {result.out}/projects.json: {result.projects} projects, {result.requests} requests, "

@@ -22,11 +22,13 @@ from urllib.parse import quote, urlsplit
 
 import gitlab
 import gitlab.exceptions
+import orjson
 import requests
 
 from janitor import __version__
 from janitor.api_pagination import OffsetOnly, keyset_refused, offset_capped
 from janitor.errors import ApiError, AuthError, NotFound, SafetyRefusal, Unreachable, UsageError
+from janitor.http_json import OrjsonResponse
 from janitor.pacing import Pacer
 from janitor.units import bounded_float, bounded_int
 
@@ -203,6 +205,7 @@ class _CountingSession(requests.Session):
         path = urlsplit(url).path
         self._owner.pacer.wait(path)
         response = super().send(request, **kwargs)
+        response.__class__ = OrjsonResponse
         self._owner._record(request.method or "GET", path, response)
         self._note_foreign_link(response)
         return response
@@ -276,6 +279,10 @@ class GitLabAPI:
             ) from None
         except gitlab.exceptions.GitlabHttpError as exc:
             raise translate_http_error(what, exc.response_code, exc.error_message, exc.response_body) from None
+        except gitlab.exceptions.GitlabParsingError:
+            raise ApiError(f"{what}: GitLab answered with JSON that cannot be read.",
+                           "A proxy may have changed the answer; try again, or check what sits in front of GitLab.",
+                           ) from None
         except (requests.ConnectionError, requests.Timeout) as exc:
             raise Unreachable(
                 f"Could not reach GitLab at {self.connection.url} ({type(exc).__name__}) on {what}.",
@@ -431,9 +438,7 @@ def translate_http_error(what: str, status: int | None, message: Any, body: byte
 def _missing_scope(body: bytes | None) -> str | None:
     if not body or b"insufficient_scope" not in body:
         return None
-    import json
-
     try:
-        return str(json.loads(body).get("scope") or "api")
+        return str(orjson.loads(body).get("scope") or "api")
     except ValueError:
         return "api"

@@ -10,6 +10,7 @@ Files are written under a temporary name and renamed at the end: a run that fail
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -19,6 +20,8 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
+
+import orjson
 
 from janitor.errors import InventoryError
 from janitor.inventory_check import (
@@ -36,26 +39,38 @@ from janitor.model import Json
 PROJECTS = "projects.json"
 MERGE_REQUESTS = "merge_requests.json"
 INCOMPLETE = "_incomplete"
+# The run's facts (complete, projects, requests), written after the entries once the run knows them.
+RUN_KEY = "janitor_run"
 
 
 class InventoryWriter:
     """Writes `.NAME.partial` files and renames them at commit. Whatever fails (a full disk at a write, at
     fsync or at close, a target that cannot be replaced), no partial file is left behind: the run either
-    leaves a whole inventory or none, and a write error is an InventoryError, not a traceback."""
+    leaves a whole inventory or none, and a write error is an InventoryError, not a traceback.
 
-    def __init__(self, directory: str | Path, timestamp: str, meta: Json) -> None:
+    Every entry is one append of `"<id>": {...},\n` (orjson: a 100-job project is ~170 KB of JSON), so
+    several processes can add to the same files (`join`); commit cuts the last comma and writes the run's
+    facts after the entries (`"janitor_run"`), so nothing is read back or rewritten at the end."""
+
+    def __init__(self, directory: str | Path, timestamp: str, meta: Json, *, join: bool = False) -> None:
         self.directory = Path(directory)
         self.timestamp = timestamp
         self.meta = meta
-        self._files: dict[str, IO[str]] = {}
-        self._counts: dict[str, int] = defaultdict(int)
+        self._files: dict[str, IO[bytes]] = {}
+        self._heads: dict[str, int] = {}
+        self._shared = join  # other processes append too: each append takes the file's lock
         with self._writing("start"):
             self.directory.mkdir(parents=True, exist_ok=True)
             for name in (PROJECTS, MERGE_REQUESTS):
-                handle = open(self._partial(name), "w", encoding="utf-8")  # noqa: SIM115 (closed in commit/abort)
+                if join:  # unbuffered: each entry is one append, never split by a buffer's flush
+                    self._files[name] = open(self._partial(name), "ab", buffering=0)  # noqa: SIM115
+                    continue
+                handle = open(self._partial(name), "wb")  # noqa: SIM115 (closed in commit/abort)
                 self._files[name] = handle
                 head = {"timestamp": timestamp, "janitor": meta} if name == PROJECTS else {"timestamp": timestamp}
-                handle.write(json.dumps(head, sort_keys=True)[:-1] + ', "entries": {\n')
+                line = (json.dumps(head, sort_keys=True)[:-1] + _LINE_HEAD_END).encode()
+                handle.write(line)
+                self._heads[name] = len(line)
 
     def _partial(self, name: str) -> Path:
         return self.directory / f".{name}.partial"
@@ -76,12 +91,18 @@ class InventoryWriter:
             raise
 
     def _entry(self, name: str, key: str, value: Json) -> None:
+        line = b"".join((_dumps(str(key)), b": ", _dumps(value), b",\n"))
         with self._writing("writing"):
             handle = self._files[name]
-            if self._counts[name]:
-                handle.write(",\n")
-            handle.write(json.dumps(str(key)) + ": " + json.dumps(value, separators=(",", ":"), sort_keys=True))
-            self._counts[name] += 1
+            if self._shared:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            try:
+                view = memoryview(line)
+                while view:  # a regular file takes it whole; a short write only on a full disk (then OSError)
+                    view = view[handle.write(view) or 0:]
+            finally:
+                if self._shared:
+                    fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
     def add_project(self, entry: Json) -> None:
         self._entry(PROJECTS, str(entry["id"]), entry)
@@ -89,15 +110,34 @@ class InventoryWriter:
     def add_merge_request(self, mr: Json) -> None:
         self._entry(MERGE_REQUESTS, str(mr["id"]), mr)
 
-    def commit(self, meta_updates: Json | None = None) -> None:
+    def flush(self) -> None:
+        with self._writing("writing"):
+            for handle in self._files.values():
+                handle.flush()
+
+    def close_joined(self) -> None:
+        """A joining process is done: its entries are on disk; the process that started the files commits."""
         with self._writing("finishing"):
             for handle in self._files.values():
-                handle.write("\n}}\n")
+                os.fsync(handle.fileno())
+                handle.close()
+            self._files.clear()
+
+    def commit(self, meta_updates: Json | None = None) -> None:
+        with self._writing("finishing"):
+            for name, handle in self._files.items():
+                handle.flush()
+                end = os.fstat(handle.fileno()).st_size
+                if end > self._heads[name]:
+                    os.ftruncate(handle.fileno(), end - 2)  # the last entry's ",\n"
+                handle.seek(0, os.SEEK_END)
+                tail = b"\n}"
+                if name == PROJECTS and meta_updates:
+                    tail += b", " + _dumps(RUN_KEY) + b": " + _dumps(meta_updates)
+                handle.write(tail + b"}\n")
                 handle.flush()
                 os.fsync(handle.fileno())
                 handle.close()
-            if meta_updates:
-                _rewrite_head(self._partial(PROJECTS), {**self.meta, **meta_updates})
             # projects.json last: its presence is what makes the directory an inventory
             for name in (MERGE_REQUESTS, PROJECTS):
                 os.replace(self._partial(name), self.directory / name)
@@ -108,27 +148,20 @@ class InventoryWriter:
             # a buffered tail that cannot be written (disk full) fails close(): the file goes anyway
             with suppress(OSError):
                 handle.close()
-        for name in self._files:
-            for leftover in (self._partial(name), _head_temp(self._partial(name))):
-                # the directory itself gone or read-only: then nothing of ours can remain in it
-                with suppress(OSError):
-                    leftover.unlink(missing_ok=True)
+        if self._shared:
+            return  # the files belong to the process that started them: it removes them if the run fails
+        for name in (PROJECTS, MERGE_REQUESTS):
+            # the directory itself gone or read-only: then nothing of ours can remain in it
+            with suppress(OSError):
+                self._partial(name).unlink(missing_ok=True)
 
 
-def _head_temp(path: Path) -> Path:
-    return path.with_suffix(".head")
-
-
-def _rewrite_head(path: Path, meta: Json) -> None:
-    """Replace the first line (timestamp + janitor facts) once the run knows how it went."""
-    tmp = _head_temp(path)
-    with open(path, encoding="utf-8") as src, open(tmp, "w", encoding="utf-8") as dst:
-        head = json.loads(src.readline()[: -len(', "entries": {\n')] + "}")
-        head["janitor"] = meta
-        dst.write(json.dumps(head, sort_keys=True)[:-1] + ', "entries": {\n')
-        for line in src:
-            dst.write(line)
-    os.replace(tmp, path)
+def _dumps(value: Any) -> bytes:
+    """orjson, sorted keys; what it refuses (an integer beyond 64 bits) is written by the standard library."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    except TypeError:
+        return json.dumps(value, separators=(",", ":"), sort_keys=True).encode()
 
 
 @dataclass
@@ -193,6 +226,8 @@ def read_inventory(directory: str | Path) -> Inventory:
 
 
 _LINE_HEAD_END = ', "entries": {\n'
+_RUN_CLOSE = '}, "' + RUN_KEY + '": '
+_TAIL_BYTES = 1 << 16
 _DAMAGED = "Collect it again; a partial inventory is never used."
 _MALFORMED = ("Fix the tool that wrote it, or collect again with `janitor collect`: an inventory follows the Open "
               "Group format, with the GitLab API's types (ids positive integers, times ISO-8601).")
@@ -235,15 +270,45 @@ def _check_head(path: Path, head: Any) -> Json:
 
 
 def _read_head(path: Path) -> Json:
+    """The head's facts, with the run's facts written after the entries (RUN_KEY) laid over them."""
     with _reading(path), open(path, encoding="utf-8") as handle:
         first = handle.readline()
+    last = _last_line(path) if first.endswith(_LINE_HEAD_END) else ""
     if first.endswith(_LINE_HEAD_END):
         try:
-            return _check_head(path, strict_loads(first[: -len(_LINE_HEAD_END)] + "}"))
+            head = strict_loads(first[: -len(_LINE_HEAD_END)] + "}")
+            run = _run_facts(last)
+            if run is not None and isinstance(head, dict):
+                head[RUN_KEY] = run
+            return _with_run(path, head)
         except ValueError:
             pass
     whole = _load_whole(path)
-    return _check_head(path, {k: v for k, v in whole.items() if k != "entries"})
+    return _with_run(path, {k: v for k, v in whole.items() if k != "entries"})
+
+
+def _with_run(path: Path, head: Any) -> Json:
+    checked = _check_head(path, head)
+    run = checked.pop(RUN_KEY, None)
+    if run is not None:
+        _check_head(path, {"janitor": run})
+        checked["janitor"] = {**(checked.get("janitor") or {}), **run}
+    return checked
+
+
+def _last_line(path: Path) -> str:
+    """The file's last line, read from its end: the run's facts are there, and nothing else is read."""
+    with _reading(path), open(path, "rb") as raw:
+        size = raw.seek(0, os.SEEK_END)
+        raw.seek(max(0, size - _TAIL_BYTES))
+        return raw.read().rstrip(b"\n").rpartition(b"\n")[2].decode("utf-8", errors="replace")
+
+
+def _run_facts(line: str) -> Any:
+    """The facts in a closing line `}, "janitor_run": {...}}`, or None for the older closing `}}`."""
+    if not line.startswith(_RUN_CLOSE):
+        return None
+    return strict_loads("{" + line[len("},"):]).get(RUN_KEY)
 
 
 def _load_whole(path: Path) -> Json:
@@ -274,7 +339,7 @@ def _iter_lines(path: Path, handle: IO[str]) -> Iterator[tuple[str, Any]]:
     closed = False
     for number, line in enumerate(handle, start=2):
         text = line.rstrip("\n")
-        if text == "}}":
+        if text == "}}" or text.startswith(_RUN_CLOSE):
             closed = True
             break
         if not text:

@@ -1,5 +1,6 @@
 """The benchmark keeps working: its smallest scale runs end to end (at low latency, fewer apply items, so it
-takes seconds) and reports every figure, and the janitor's collect stays within 1.1x of the minimum."""
+takes seconds) and reports every figure issue 10 asks for, and the janitor's collect makes exactly the minimum
+requests. Time and CPU targets are not asserted here: a CI runner's speed is not the janitor's."""
 
 from __future__ import annotations
 
@@ -35,13 +36,30 @@ def test_smallest_scale_reports_every_figure_within_the_request_budget(tmp_path:
             assert figures[field] is not None, (run, field)
         assert figures["peak_rss_mib"] > 0
     janitor = scale["janitor_collect"]
-    assert janitor["requests"] <= 1.1 * minimum["minimum"]
+    assert janitor["requests"] == minimum["minimum"]
     assert janitor["throttled"] == 0
     assert scale["baseline_collect"]["requests"] > janitor["requests"]  # it also reads what no rule needs
     assert janitor["planned_items"] > 0 and janitor["plan_peak_rss_mib"] > 0
     assert scale["janitor_apply"]["deleted"] == 300
     assert scale["baseline_apply"]["deleted"] == 50
-    assert {c["target"] for c in report["targets"]} >= {"requests over minimum (small)",
-                                                        "apply rate vs sequential (small)"}
+    # what the simulator costs, next to every ratio: CPU per request and bytes per 100-job page
+    for run in ("baseline_collect", "janitor_collect"):
+        assert scale[run]["server_cpu_ms_per_request"] > 0, run
+        assert scale[run]["bytes_per_page"] > 0, run
+    assert 1500 <= scale["baseline_collect"]["bytes_per_job"] <= 2000  # GitLab's weight: ~1.6 KB per job
+    assert scale["baseline_collect"]["per_request_over_latency"] > 0
+    assert janitor["latency_floor_s"] > 0 and janitor["wall_over_latency_floor"] > 0
+    assert janitor["in_flight"] == 16 and janitor["requests_over_minimum"] == 1.0
+    assert janitor["client_cpu_ms_per_page"] > 0 and janitor["job_pages"] == minimum["job_pages"]
+    floor = janitor["python_gitlab_floor"]
+    assert floor["pages"] > 0 and floor["cpu_ms_per_page"] > 0 and floor["stdlib_json_cpu_ms_per_page"] > 0
+    assert janitor["peak_rss_sum_mib"] >= janitor["peak_rss_mib"] > 0
+    assert janitor["plan_identical"] is True
+    assert {c["target"] for c in report["targets"]} >= {
+        "requests over minimum (small)", "apply rate vs sequential (small)", "simulator CPU per request (small)",
+        "baseline time per request over latency (small)", "janitor CPU per 100-job page, all processes (small)",
+        "collect peak RSS summed over processes (small)", "plan byte-identical run to run (small)"}
     assert "| janitor collect |" in markdown.read_text(encoding="utf-8")
-    assert "janitor collect" in done.stdout
+    for shown in ("janitor collect", "ms CPU/request", "KB/page", "latency floor", "ms/page", "python-gitlab alone",
+                  "peak RSS summed over processes", "byte-identical", "x latency"):
+        assert shown in done.stdout, shown

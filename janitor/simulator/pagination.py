@@ -7,6 +7,7 @@ import base64
 import binascii
 import json
 from bisect import bisect_left
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlencode
 
@@ -22,7 +23,7 @@ COUNT_LIMIT = 10_000
 # pagination"; lib/api/helpers/pagination_strategies.rb).
 OFFSET_LIMIT = 50_000
 
-Page = tuple[list[Any], dict[str, str]]
+Page = tuple[Any, dict[str, str]]  # rows: a list to encode, or JSON bytes already encoded
 
 
 def _int(query: dict[str, list[str]], name: str, default: int) -> int:
@@ -31,6 +32,12 @@ def _int(query: dict[str, list[str]], name: str, default: int) -> int:
         return int(values[-1]) if values else default
     except ValueError:
         raise ApiError(400, {"error": f"{name} is invalid"}) from None
+
+
+def _rows(listing: Listing, chunk: Sequence[Any]) -> Any:
+    if listing.encode is not None:
+        return b"[" + b",".join([listing.encode(item) for item in chunk]) + b"]"
+    return [listing.render(item) for item in chunk]
 
 
 def _link(base: str, query: dict[str, list[str]], **changes: Any) -> str:
@@ -60,7 +67,7 @@ def _offset_page(listing: Listing, query: dict[str, list[str]], base: str, per_p
             "keyset pagination.")})
     total = len(listing.items)
     pages = max(1, -(-total // per_page))
-    rows = [listing.render(item) for item in listing.items[(page - 1) * per_page: page * per_page]]
+    rows = _rows(listing, listing.items[(page - 1) * per_page: page * per_page])
     counted = total <= COUNT_LIMIT
     has_next = page * per_page < total
     query = {**query, "per_page": [str(per_page)]}
@@ -117,7 +124,7 @@ def _keyset_page(listing: Listing, query: dict[str, list[str]], base: str, per_p
         if before_id:
             start = bisect_left(ids, -before_id + 1)
     chunk = items[start: start + per_page]
-    rows = [listing.render(item) for item in chunk]
+    rows = _rows(listing, chunk)
     headers: dict[str, str] = {}
     if start + per_page < len(items) and chunk:
         last = keyset.key(chunk[-1])

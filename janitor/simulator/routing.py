@@ -42,6 +42,10 @@ def bad_request(message: str) -> ApiError:
     return ApiError(400, {"message": f"400 Bad request - {message}"})
 
 
+class FileBody(bytes):
+    """A body served as a file (application/octet-stream), not JSON: plain bytes are pre-rendered JSON pages."""
+
+
 @dataclass(slots=True)
 class Response:
     status: int = 200
@@ -70,6 +74,8 @@ class Listing:
     keyset: Keyset | None = None
     # Set when offset pagination is capped for this type (doc/api/rest/_index.md, "max offset").
     offset_limit_type: str | None = None
+    # An item's JSON bytes, when the route keeps them cached: the page is then served as their join.
+    encode: Callable[[Any], bytes] | None = None
 
 
 @dataclass(slots=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import random
 import re
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -17,7 +18,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from janitor.simulator.pagination import OFFSET_LIMIT, paginate
 from janitor.simulator.routes import dispatch
-from janitor.simulator.routing import ApiError, Context, Listing
+from janitor.simulator.routing import ApiError, Context, FileBody, Listing
 from janitor.simulator.state import TOKEN_RECORDS, Instance, Token
 from janitor.simulator.versions import Emulation, Release
 
@@ -33,6 +34,7 @@ class RecordedRequest:
     query: dict[str, list[str]]
     status: int
     token_name: str | None
+    bytes: int = 0  # the response body's length
 
 
 @dataclass(slots=True)
@@ -195,9 +197,10 @@ class _Handler(BaseHTTPRequestHandler):
             status, body, headers = 302, None, {"Location": redirect + self.path}
         else:
             status, body, headers = self._answer(sim, method, raw_path, split.path, query, token)
+        payload, content_type = _encode(status, body)
         sim.record(RecordedRequest(method, unquote(raw_path), query, status,
-                                   token.name if token else None))
-        self._send(status, body, headers)
+                                   token.name if token else None, len(payload)))
+        self._send(status, payload, content_type, headers)
 
     def _token(self) -> Token | None:
         secret = self.headers.get("PRIVATE-TOKEN")
@@ -259,15 +262,7 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception:  # a simulator bug must look like GitLab's 500, not a dropped connection
             return 500, {"message": "500 Internal Server Error"}, headers
 
-    def _send(self, status: int, body: Any, headers: dict[str, str]) -> None:
-        if status == 204 or body is None:
-            payload, content_type = b"", None
-        elif isinstance(body, str):
-            payload, content_type = body.encode(), "text/plain; charset=utf-8"
-        elif isinstance(body, bytes):  # a file, such as one artifact from an archive
-            payload, content_type = body, "application/octet-stream"
-        else:
-            payload, content_type = json.dumps(body, separators=(",", ":")).encode(), "application/json"
+    def _send(self, status: int, payload: bytes, content_type: str | None, headers: dict[str, str]) -> None:
         self.send_response(status)
         if content_type:
             self.send_header("Content-Type", content_type)
@@ -301,6 +296,18 @@ def body_params(payload: bytes, content_type: str) -> dict[str, list[str]]:
             for key, value in data.items() if value is not None}
 
 
+def _encode(status: int, body: Any) -> tuple[bytes, str | None]:
+    if status == 204 or body is None:
+        return b"", None
+    if isinstance(body, FileBody):  # a file, such as one artifact from an archive
+        return bytes(body), "application/octet-stream"
+    if isinstance(body, bytes):  # a page of cached renderings (pagination.py)
+        return body, "application/json"
+    if isinstance(body, str):
+        return body.encode(), "text/plain; charset=utf-8"
+    return json.dumps(body, separators=(",", ":")).encode(), "application/json"
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -309,6 +316,12 @@ class _Server(ThreadingHTTPServer):
     def __init__(self, simulator: Simulator, port: int) -> None:
         self.simulator = simulator
         super().__init__(("127.0.0.1", port), _Handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that goes away mid-answer (a collect worker stopped with its run) is not the server's
+        # error; socketserver would print a traceback into the output of whoever runs the simulator.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class Simulator:

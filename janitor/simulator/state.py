@@ -240,6 +240,8 @@ class Instance:
     def new_id(self, family: str) -> int:
         self.last_ids[family] = self.last_ids.get(family, 0) + 1
         return self.last_ids[family]
+    # Rendered JSON bytes of jobs (routes/jobs.py): job id -> (the state it was rendered from, bytes).
+    rendered_jobs: dict[int, tuple[tuple[Any, ...], bytes]] = field(default_factory=dict)
 
     def add_group(self, group: Group) -> None:
         self.groups[group.id] = group

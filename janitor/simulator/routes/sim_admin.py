@@ -44,7 +44,10 @@ def request_stats(simulator: Simulator) -> dict[str, Any]:
     with simulator._requests_lock:
         log = [r for r in simulator.requests if not r.path.startswith(ADMIN_PREFIX)]
     statuses = Counter(str(r.status) for r in log)
+    pages = [r.bytes for r in log if r.method == "GET" and r.status == 200 and _JOBS_LIST.match(r.path)]
     return {
+        "job_pages_served": len(pages),
+        "job_page_bytes": sum(pages),
         "requests": len(log),
         "gets": sum(1 for r in log if r.method == "GET"),
         "writes": sum(1 for r in log if r.method != "GET"),

@@ -1,0 +1,54 @@
+"""What python-gitlab itself costs per page of 100 jobs, used the way the janitor uses it (GitLabAPI: its
+session, orjson decoding), in one thread: the floor under the janitor's CPU per page. Not part of the package.
+
+    python bench/client_floor.py 200        # GITLAB_URL, GITLAB_TOKEN from the environment; at most 200 pages
+
+Prints one JSON line: pages read, CPU seconds, CPU ms per page, and the same with the standard library's
+JSON decoding (what python-gitlab does on its own), so the decoding's share is measured, not guessed.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from typing import Any
+
+import requests
+
+from janitor.gitlab_api import Connection, GitLabAPI
+from janitor.resources.job_artifacts import FINISHED
+
+JOBS = "/projects/{project}/jobs"
+
+
+def read_pages(api: GitLabAPI, projects: list[int], limit: int) -> tuple[int, float]:
+    before_requests, started = api.requests, time.process_time()
+    for project in projects:
+        for _ in api.list(JOBS, {"scope[]": list(FINISHED)}, keyset="desc", project=project):
+            pass
+        if api.requests - before_requests >= limit:
+            break
+    return api.requests - before_requests, time.process_time() - started
+
+
+def main() -> int:
+    limit = int(sys.argv[1]) if len(sys.argv) > 1 else 200
+    api = GitLabAPI(Connection.from_env())
+    projects = [int(p["id"]) for p in api.list("/projects", {"statistics": "true"}, keyset="asc")
+                if (p.get("statistics") or {}).get("job_artifacts_size")]
+    read_pages(api, projects[:5], limit)  # connections and caches warm
+    pages, cpu = read_pages(api, projects, limit)
+    result: dict[str, Any] = {"pages": pages, "cpu_s": round(cpu, 3),
+                              "cpu_ms_per_page": round(1000 * cpu / pages, 3) if pages else None}
+    # The same pages decoded by the standard library, as python-gitlab does without the janitor's session.
+    from janitor import http_json
+    http_json.OrjsonResponse.json = requests.Response.json  # type: ignore[method-assign]
+    pages, cpu = read_pages(api, projects, limit)
+    result["stdlib_json_cpu_ms_per_page"] = round(1000 * cpu / pages, 3) if pages else None
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
