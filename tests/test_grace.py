@@ -192,7 +192,7 @@ def test_reports_list_and_count_pending_items(run, env, tmp_path: Path) -> None:
     assert report["totals"]["by_rule"][0]["pending"] == len(pending)
     markdown = (tmp_path / "report" / "report.md").read_text(encoding="utf-8")
     html = (tmp_path / "report" / "report.html").read_text(encoding="utf-8")
-    assert f"**{len(pending)} items pending**" in markdown
+    assert f"**{len(pending)} item{'' if len(pending) == 1 else 's'} pending**" in markdown
     assert markdown.count("to be removed on or after") == len(pending)
     assert f"<b>{len(pending)}</b><span>pending a grace period</span>" in html  # the top card
     assert html.count("to be removed on or after") == len(pending)

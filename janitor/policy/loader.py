@@ -246,11 +246,11 @@ def _check_grace(problems: _Problems, rule: Mapping[str, Any], path: PathKey) ->
         try:
             length = parse_duration(grace)
         except ValueError as exc:
-            problems.add(path + ("grace",), str(exc), value=True)
+            problems.add_once(path + ("grace",), str(exc))  # unless the schema already refused its form
         else:
             if not length:
-                problems.add(path + ("grace",), f"a grace of {grace!r} waits for nothing",
-                             "give a length such as 14d, or remove grace", value=True)
+                problems.add_once(path + ("grace",), f"a grace of {grace!r} waits for nothing",
+                                  "give a length such as 14d, or remove grace")
     if rule.get("notify") is True and "grace" not in rule:
         problems.add(path + ("notify",), "true needs a grace period to notify about",
                      "add grace: 14d, or another length, to this rule", value=True)

@@ -90,7 +90,8 @@ def render_markdown(data: Json) -> str:
                f"in {sum(1 for p in data['projects'] if p['remove_items'])} of {totals['projects']} projects; "
                f"{totals['kept_items']} items kept ({human_bytes(totals['kept_bytes'])}).")
     if totals["pending_items"]:
-        out += ["", f"**{totals['pending_items']} items pending** ({human_bytes(totals['pending_bytes'])}): they "
+        n = totals["pending_items"]
+        out += ["", f"**{n} item{'' if n == 1 else 's'} pending** ({human_bytes(totals['pending_bytes'])}): they "
                 "qualify, but their rule's grace period has not passed; none is in the plan."]
     out += ["", "## Summary", ""]
     out += _table(["rule", "kind", "action", "items", "bytes", "examined", "kept", "pending"],

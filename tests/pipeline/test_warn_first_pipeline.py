@@ -24,10 +24,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -156,14 +158,18 @@ def three_runs(pipelines: Workspace, sim: Simulator) -> ThreeRuns:
     hand_over_state(pipelines, sim, timedelta(days=7))
     second = scheduled_run(pipelines, sim)
     # A new commit on a pending branch: a new candidate, whose grace starts again.
-    pending_text = json.dumps(second.plan["pending"])
+    pending_titles = {p["title"] for p in second.plan["pending"]}
     with sim.instance.lock:
         repository = _project(sim, TARGET).collections["repository"]
-        changed = next(b for name, b in sorted(repository.branches.items()) if f'"{name}"' in pending_text)
+        changed = next(b for name, b in sorted(repository.branches.items()) if f"branch {name}" in pending_titles)
         changed.sha = f"{int(changed.sha, 16) ^ 1:040x}"
         changed.committed_at = int(datetime.now(timezone.utc).timestamp() * 1000)
     hand_over_state(pipelines, sim, timedelta(days=8))
     third = scheduled_run(pipelines, sim)
+    keep = os.environ.get("JANITOR_PIPELINE_LOG_DIR")  # to read the three runs' job logs afterwards
+    if keep:
+        for n, scheduled in enumerate((first, second, third), 1):
+            (Path(keep) / f"warn-first-run-{n}.log").write_text(scheduled.run.output, encoding="utf-8")
     return ThreeRuns(initial, first, second, changed.name, third)
 
 

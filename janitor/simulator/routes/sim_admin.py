@@ -62,7 +62,8 @@ def request_stats(simulator: Simulator) -> dict[str, Any]:
 def collect_minimum(ctx: Context, include_archived: bool) -> dict[str, int]:
     """The fewest requests a job-artifacts collect over every project can make, by the data itself:
 
-    1 token check + the pages of GET /projects (100 per page) + for each project in scope whose
+    1 token check + 1 version read (GET /version, for the reports' header) + the pages of GET /projects
+    (100 per page) + for each project in scope whose
     statistics show artifacts, the pages of its finished jobs (GET /projects/:id/jobs?scope[]=...,
     100 per page, at least 1). Projects with job_artifacts_size 0 need no request beyond the listing.
     """
@@ -82,7 +83,7 @@ def collect_minimum(ctx: Context, include_archived: bool) -> dict[str, int]:
         "projects": len(projects),
         "projects_with_artifacts": with_artifacts,
         "job_pages": job_pages,
-        "minimum": 1 + project_pages + job_pages,
+        "minimum": 2 + project_pages + job_pages,
     }
 
 
