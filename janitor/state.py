@@ -76,7 +76,12 @@ def read_state(path: str | Path, gitlab_url: str, now: datetime) -> State | None
     grace rule starts its clock now). `gitlab_url` and `now` are the inventory's."""
     if not os.path.lexists(path):
         return None
-    data = _load(path)
+    return parse_state(path, read_bytes(path), gitlab_url, now)
+
+
+def parse_state(path: str | Path, raw: bytes, gitlab_url: str, now: datetime) -> State:
+    """A state file's bytes, checked as read_state checks them (notify hashes the same bytes it parses)."""
+    data = _decode(path, raw)
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise StateError(f"{path} is not a gitlab-janitor state file.", _AS_WRITTEN)
     if type(data.get("version")) is not int or data["version"] != VERSION:  # `true == 1` in Python
@@ -98,12 +103,12 @@ def read_state(path: str | Path, gitlab_url: str, now: datetime) -> State | None
             f"({format_time(now)}): a state from the future would shorten grace periods.",
             "Plan with a newer inventory, or check that --state names this run's file. Nothing was planned.")
     entries: dict[str, Entry] = {}
-    for index, raw in enumerate(data["items"]):
-        first = _time(path, f"items[{index}].first_qualified", raw["first_qualified"])
+    for index, item in enumerate(data["items"]):
+        first = _time(path, f"items[{index}].first_qualified", item["first_qualified"])
         if first > updated:
-            raise StateError(f"{path}: items[{index}].first_qualified {raw['first_qualified']} is after the "
+            raise StateError(f"{path}: items[{index}].first_qualified {item['first_qualified']} is after the "
                              f"state's updated_at {data['updated_at']}.", _AS_WRITTEN)
-        entries[raw["id"]] = Entry(raw["id"], raw["rule"], first, dict(raw["fingerprint"]))
+        entries[item["id"]] = Entry(item["id"], item["rule"], first, dict(item["fingerprint"]))
     return State(str(path), normalize_url(data["gitlab_url"]), updated, entries)
 
 
@@ -114,13 +119,13 @@ def _time(path: str | Path, where: str, value: str) -> datetime:
     return parsed
 
 
-def _load(path: str | Path) -> Any:
+def read_bytes(path: str | Path) -> bytes:
     try:
         if os.stat(path).st_size > MAX_STATE_BYTES:
             raise StateError(f"{path} is larger than {MAX_STATE_BYTES >> 30} GiB: not a state janitor wrote.",
                              _AS_WRITTEN)
-        with open(path, encoding="utf-8") as handle:
-            return strict_loads(handle.read(), unique_keys=True)
+        with open(path, "rb") as handle:
+            return handle.read(MAX_STATE_BYTES + 1)
     except FileNotFoundError:
         # a link to nowhere is a misconfigured artifact path, not a first run: starting afresh would hide it
         raise StateError(f"{path} is a symbolic link to a file that does not exist.",
@@ -130,6 +135,11 @@ def _load(path: str | Path) -> Any:
             from None
     except OSError as exc:
         raise StateError(f"{path} cannot be read: {exc.strerror or exc}.", _AS_WRITTEN) from None
+
+
+def _decode(path: str | Path, raw: bytes) -> Any:
+    try:
+        return strict_loads(raw.decode("utf-8"), unique_keys=True)
     except JsonProblem as exc:
         raise StateError(f"{path} cannot be used: {exc}.", _AS_WRITTEN) from None
     except (ValueError, MemoryError) as exc:  # UnicodeDecodeError is a ValueError

@@ -174,7 +174,7 @@ def test_a_state_file_of_the_wrong_shape_is_bad_input_even_with_the_right_digest
     data["digest"] = seal(data)
     plan.write_text(json.dumps(data))
     result = notify(run, env, plan, state)
-    assert result.code == 1 and "malformed state file: updated_at" in result.err
+    assert result.code == 1 and "malformed state: updated_at" in result.err
     assert "Traceback" not in result.err
 
 
