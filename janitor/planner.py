@@ -4,7 +4,7 @@ beyond reading the inventory stream, so the same inputs always give the same pla
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -65,7 +65,23 @@ def in_scope(policy: Policy, project: Json) -> str | None:
 
 
 def evaluate(policy: Policy, inventory: Inventory, now: datetime) -> Evaluation:
-    result = Evaluation(now, [], {r.name: RuleTotals() for r in policy.rules}, [], defaultdict(list))
+    """The whole evaluation in memory: every project's result, sorted largest first. For small inventories
+    and tests; `janitor plan` streams the same projects through `evaluate_projects` instead."""
+    result = new_evaluation(policy, now)
+    result.projects.extend(evaluate_projects(policy, inventory, result))
+    result.projects.sort(key=lambda p: (-p.removed_bytes, p.path))
+    check_limits(policy, result)
+    return result
+
+
+def new_evaluation(policy: Policy, now: datetime) -> Evaluation:
+    return Evaluation(now, [], {r.name: RuleTotals() for r in policy.rules}, [], defaultdict(list))
+
+
+def evaluate_projects(policy: Policy, inventory: Inventory, result: Evaluation) -> Iterator[ProjectResult]:
+    """Each examined project's result, in inventory order, one at a time: only `result`'s totals and skipped
+    paths grow, so memory stays flat however large the instance. `result.projects` is left alone; the caller
+    keeps or spools what it needs. Call `check_limits` once the iterator is exhausted."""
     for entry in inventory.projects():
         # inventory.projects() has checked the entry's shape (inventory_check.PROJECT_ENTRY): the id is a
         # positive int and the path a string, so neither is coerced here (int() would truncate 1.5)
@@ -79,10 +95,7 @@ def evaluate(policy: Policy, inventory: Inventory, now: datetime) -> Evaluation:
             project.notes.append(f"incomplete inventory ({entry[INCOMPLETE]}): nothing planned here")
         else:
             _evaluate_project(policy, entry, project, result)
-        result.projects.append(project)
-    result.projects.sort(key=lambda p: (-p.removed_bytes, p.path))
-    _check_limits(policy, result)
-    return result
+        yield project
 
 
 def _evaluate_project(policy: Policy, entry: Json, project: ProjectResult, result: Evaluation) -> None:
@@ -194,7 +207,8 @@ def _plan_item(effective: EffectiveRule, kind: ResourceKind, project: ProjectRes
     )
 
 
-def _check_limits(policy: Policy, result: Evaluation) -> None:
+def check_limits(policy: Policy, result: Evaluation) -> None:
+    """The policy's limits, judged on the totals over every project (so only once all are evaluated)."""
     limits = policy.limits
     total = sum(t.removed for t in result.rules.values())
     if limits.max_actions is not None and total > limits.max_actions:
@@ -211,4 +225,5 @@ def _check_limits(policy: Policy, result: Evaluation) -> None:
                 )
 
 
-__all__ = ["Evaluation", "NameMatcher", "RuleTotals", "evaluate", "in_scope"]
+__all__ = ["Evaluation", "NameMatcher", "RuleTotals", "check_limits", "evaluate", "evaluate_projects", "in_scope",
+           "new_evaluation"]

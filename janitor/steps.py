@@ -10,8 +10,8 @@ from janitor.errors import InventoryError, SafetyRefusal, UsageError
 from janitor.gitlab_api import Connection, normalize_url
 from janitor.inventory import read_inventory
 from janitor.model import Json, parse_time
-from janitor.plan_file import build_plan, write_plan
-from janitor.planner import Evaluation, evaluate
+from janitor.plan_stream import PlanSpool
+from janitor.planner import Evaluation, check_limits, evaluate_projects, new_evaluation
 from janitor.policy import load_policy
 from janitor.policy.model import scope_lock_violations
 from janitor.report import report_data, write_reports
@@ -30,9 +30,9 @@ class PlanOptions:
 
 @dataclass
 class PlanOutcome:
-    evaluation: Evaluation
-    report: Json
-    plan: Json | None
+    evaluation: Evaluation  # totals, refusals and skipped paths; its `projects` stay empty (they were streamed)
+    report: Json  # the report value: per-project lists only for the first report.data.DETAIL_PROJECTS
+    plan: Json | None  # the plan's head and digest, without its items (they are in the file); None if refused
     reports: list[Path]
 
 
@@ -54,26 +54,34 @@ def run_plan(options: PlanOptions, env: dict[str, str], warn: Callable[[str], No
     url = normalize_url(str(url))
     if inventory.meta and not inventory.meta.get("complete", True):
         warn("the inventory is incomplete: projects whose listing failed are not planned")
-    evaluation = evaluate(policy, inventory, now)
-    if options.max_actions is not None and len(evaluation.items) > options.max_actions:
-        # A refusal like the policy's own limits: the report says why, and no plan or dotenv is written.
-        evaluation.refusals.append(f"the plan has {len(evaluation.items)} actions, more than --max-actions "
-                                   f"{options.max_actions}")
-    header: Json = {"gitlab_url": url, "created_at": inventory.timestamp, "policy": str(options.policy),
-                    "policy_digest": policy.digest, "inventory_digest": inventory.digest, "plan_digest": None}
-    plan = None
-    prepared = {item.id: item.to_json() for item in evaluation.items}  # one dict per item, plan and report share it
-    if not evaluation.refusals:
-        plan = build_plan(evaluation.items, gitlab_url=url, created_at=now, policy_digest=policy.digest,
-                          inventory_digest=inventory.digest, scope_lock=options.scope_lock, prepared=prepared)
-        header["plan_digest"] = plan["digest"]
-    report = report_data(evaluation, policy, header, prepared)
-    reports = write_reports(report, options.report_dir) if options.report_dir else []
-    if plan is not None:
-        write_plan(options.out, plan)
-        if options.dotenv:
-            options.dotenv.write_text(f"JANITOR_PLAN_DIGEST={plan['digest']}\n"
-                                      f"JANITOR_PLAN_ACTIONS={plan['totals']['actions']}\n", encoding="utf-8")
+    evaluation = new_evaluation(policy, now)
+    with PlanSpool() as spool:
+        # one project at a time: its parts go to the spool, only totals and summaries stay in memory
+        for project in evaluate_projects(policy, inventory, evaluation):
+            spool.add(project)
+        check_limits(policy, evaluation)
+        if options.max_actions is not None and spool.actions > options.max_actions:
+            # A refusal like the policy's own limits: the report says why, and no plan or dotenv is written.
+            evaluation.refusals.append(f"the plan has {spool.actions} actions, more than --max-actions "
+                                       f"{options.max_actions}")
+        header: Json = {"gitlab_url": url, "created_at": inventory.timestamp, "policy": str(options.policy),
+                        "policy_digest": policy.digest, "inventory_digest": inventory.digest, "plan_digest": None}
+        plan = None
+        if not evaluation.refusals:
+            head = spool.plan_head(gitlab_url=url, created_at=now, policy_digest=policy.digest,
+                                   inventory_digest=inventory.digest, scope_lock=options.scope_lock)
+            # sealed before the reports (its digest is in them), named only after them: a run that cannot
+            # write its reports leaves no plan, and a refused run never assembles one
+            digest = spool.write_plan(options.out, head)
+            plan = {**head, "digest": digest}
+            header["plan_digest"] = digest
+        entries, full_lines = spool.report_projects()
+        report = report_data(evaluation, policy, header, spool.report_totals, entries)
+        reports = write_reports(report, options.report_dir, full_lines) if options.report_dir else []
+        spool.publish_plan()
+    if plan is not None and options.dotenv:
+        options.dotenv.write_text(f"JANITOR_PLAN_DIGEST={plan['digest']}\n"
+                                  f"JANITOR_PLAN_ACTIONS={plan['totals']['actions']}\n", encoding="utf-8")
     return PlanOutcome(evaluation, report, plan, reports)
 
 

@@ -1,0 +1,189 @@
+"""`janitor plan` streams (issue 10, "flat memory"): one project at a time, parts spooled to temporary files,
+plan.json and report.json assembled at the end. What a user sees must not change: the plan and every
+report are byte for byte what the whole evaluation in memory gives, run after run; refusals still see the
+totals over all projects; and the plan's memory does not grow with the number of items."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from janitor.cli import main
+from janitor.inventory import InventoryWriter, read_inventory
+from janitor.model import format_time
+from janitor.plan_file import build_plan, read_plan, write_plan
+from janitor.planner import evaluate
+from janitor.policy import load_policy
+from janitor.report import html as html_report
+from janitor.report import markdown as markdown_report
+from janitor.report import report_of, write_reports
+from janitor.report.data import DETAIL_PROJECTS, DETAIL_ROWS
+
+NOW = datetime(2026, 6, 1, tzinfo=timezone.utc)
+URL = "https://gitlab.example.com"
+POLICY = """\
+version: 1
+scope: {groups: [acme], exclude: ['acme/legal/**']}
+limits: {max_actions: LIMIT, max_percent: 100}
+rules:
+  - name: old-artifacts
+    resource: job_artifacts
+    action: delete
+    match: {older_than: 30d}
+    keep: {latest: 1, per: ref}
+  - name: failed-pipelines
+    resource: pipelines
+    action: delete
+    match: {older_than: 60d, status: [failed]}
+"""
+# paths repeat on purpose: two projects may share one (the plan orders items by path first)
+PATHS = ["acme/app", "acme/api", "acme/web", "acme/legal/x", "other/tool", "acme/z-last"]
+
+
+def _jobs(project_id: int, spec: list[tuple[int, int, int, bool]]) -> tuple[list[Any], list[Any]]:
+    jobs, pipelines = [], {}
+    for n, (days, ref, size, failed) in enumerate(spec):
+        pipeline = {"id": project_id * 1000 + n, "ref": f"r{ref}", "status": "failed" if failed else "success",
+                    "created_at": format_time(NOW - timedelta(days=days))}
+        pipelines[pipeline["id"]] = pipeline
+        jobs.append({"id": project_id * 1000 + n, "name": "build", "status": "success", "ref": f"r{ref}",
+                     "finished_at": format_time(NOW - timedelta(days=days)), "pipeline": pipeline,
+                     "artifacts": [{"file_type": "archive", "size": size}]})
+    return jobs, list(pipelines.values())
+
+
+JOB = st.tuples(st.integers(0, 120), st.integers(0, 1), st.integers(0, 3).map(lambda n: n * 1000),
+                st.booleans())
+PROJECT = st.tuples(st.sampled_from(PATHS), st.lists(JOB, max_size=12), st.booleans(), st.integers(0, 9))
+
+
+def _inventory(directory: Path, projects: list[tuple[str, list[Any], bool, int]]) -> Path:
+    writer = InventoryWriter(directory, format_time(NOW), {"gitlab_url": URL})
+    for number, (path, spec, archived, incomplete) in enumerate(projects, start=1):
+        jobs, pipelines = _jobs(number, spec)
+        entry: dict[str, Any] = {"id": number, "path_with_namespace": path, "archived": archived,
+                                 "_jobs": jobs, "_pipelines": pipelines}
+        if incomplete == 0:
+            entry["_incomplete"] = "GET jobs: 500"
+        writer.add_project(entry)
+    writer.commit()
+    return directory
+
+
+def _reference(policy_file: Path, inventory: Path, out: Path) -> dict[str, bytes]:
+    """The plan and reports of the whole evaluation held in memory (the pre-streaming way)."""
+    policy = load_policy(policy_file)
+    inv = read_inventory(inventory)
+    evaluation = evaluate(policy, inv, NOW)
+    header = {"gitlab_url": URL, "created_at": inv.timestamp, "policy": str(policy_file),
+              "policy_digest": policy.digest, "inventory_digest": inv.digest, "plan_digest": None}
+    files: dict[str, bytes] = {}
+    if not evaluation.refusals:
+        plan = build_plan(evaluation.items, gitlab_url=URL, created_at=NOW, policy_digest=policy.digest,
+                          inventory_digest=inv.digest, scope_lock=None)
+        header["plan_digest"] = plan["digest"]
+        write_plan(out / "plan.json", plan)
+        files["plan.json"] = (out / "plan.json").read_bytes()
+    for path in write_reports(report_of(evaluation, policy, header), out / "reports"):
+        files[path.name] = path.read_bytes()
+    return files
+
+
+def _planned(policy_file: Path, inventory: Path, out: Path) -> tuple[int, dict[str, bytes]]:
+    code = main(["plan", "--policy", str(policy_file), "--inventory", str(inventory), "--out",
+                 str(out / "plan.json"), "--report-dir", str(out / "reports")])
+    files = {p.name: p.read_bytes() for p in sorted((out / "reports").iterdir())}
+    if (out / "plan.json").exists():
+        files["plan.json"] = (out / "plan.json").read_bytes()
+    return code, files
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(projects=st.lists(PROJECT, max_size=8), limit=st.sampled_from([1, 3, 1000]))
+def test_streamed_plan_and_reports_are_the_in_memory_bytes(tmp_path_factory: Any, projects: Any,
+                                                            limit: int) -> None:
+    base = tmp_path_factory.mktemp("stream")
+    policy_file = base / "policy.yml"
+    policy_file.write_text(POLICY.replace("LIMIT", str(limit)), encoding="utf-8")
+    inventory = _inventory(base / "inv", projects)
+    expected = _reference(policy_file, inventory, base / "reference")
+    code, first = _planned(policy_file, inventory, base / "first")
+    _, second = _planned(policy_file, inventory, base / "second")
+    assert first == expected  # same files, same bytes: plan.json only when the limits allow it
+    assert second == first
+    assert code == (0 if "plan.json" in expected else 3)
+    if "plan.json" in first:
+        read_plan(base / "first" / "plan.json")  # its streamed digest seals it
+
+
+def test_a_refused_plan_leaves_no_plan_file_and_reports_why(tmp_path: Path) -> None:
+    """max_actions is judged on the total over all projects, though each project alone is under it."""
+    policy_file = tmp_path / "policy.yml"
+    policy_file.write_text(POLICY.replace("LIMIT", "5"), encoding="utf-8")
+    # per ref: the latest pipeline's job is locked, keep.latest keeps one more, the other two go: 4 a project
+    old = [(90, n % 2, 1000, False) for n in range(8)]
+    inventory = _inventory(tmp_path / "inv", [("acme/app", old, False, 5), ("acme/api", old, False, 5)])
+    code, files = _planned(policy_file, inventory, tmp_path / "out")
+    assert code == 3
+    assert "plan.json" not in files and not list((tmp_path / "out").glob(".plan.json*"))
+    report = json.loads(files["report.json"])
+    assert report["plan_digest"] is None
+    assert [p["remove_items"] for p in report["projects"]] == [4, 4]
+    assert report["refused"] == [f"the plan has {report['totals']['remove_items']} actions, more than "
+                                 "limits.max_actions 5"]
+
+
+def test_the_renderers_show_no_more_than_the_report_value_loads() -> None:
+    """report.md and report.html detail only the projects and rows `report_data` loads in full; a renderer
+    showing more would silently show a cut list as if it were whole."""
+    assert markdown_report.PROJECTS_IN_FULL <= DETAIL_PROJECTS and markdown_report.ROWS_PER_LIST <= DETAIL_ROWS
+    assert html_report.PROJECTS_IN_FULL <= DETAIL_PROJECTS and html_report.ROWS_PER_LIST <= DETAIL_ROWS
+
+
+_RSS = """
+import resource, sys
+from janitor.cli import main
+code = main(sys.argv[1:])
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+sys.exit(code)
+"""
+
+
+def _peak_rss_mib(tmp_path: Path, projects: int, code: str = "") -> int:
+    """`janitor plan`'s own peak RSS over `projects` projects of 20 old jobs on one ref (19 to remove)."""
+    directory = tmp_path / f"inv-{projects}"
+    if not directory.exists():
+        writer = InventoryWriter(directory, format_time(NOW), {"gitlab_url": URL})
+        for number in range(1, projects + 1):
+            listed, pipelines = _jobs(number, [(90, 0, 5000, False)] * 20)
+            writer.add_project({"id": number, "path_with_namespace": f"acme/p{number}", "archived": False,
+                                "_jobs": listed, "_pipelines": pipelines})
+        writer.commit()
+    policy_file = tmp_path / "policy.yml"
+    policy_file.write_text(POLICY.split("    keep:")[0].replace("LIMIT", "10000000"), encoding="utf-8")
+    out = tmp_path / f"out-{projects}"
+    env = {**os.environ, "PYTHONPATH": code} if code else None  # `code`: another checkout, to compare
+    done = subprocess.run([sys.executable, "-c", _RSS, "plan", "--policy", str(policy_file), "--inventory",
+                           str(directory), "--out", str(out / "plan.json"), "--report-dir", str(out)],
+                          capture_output=True, text=True, check=False, env=env)
+    assert done.returncode == 0, done.stderr
+    assert len(read_plan(out / "plan.json").items) == projects * 19
+    return int(done.stdout.split()[-1])
+
+
+@pytest.mark.slow
+def test_plan_memory_does_not_grow_with_the_items(tmp_path: Path) -> None:
+    """19,000 items cost the plan about what 3,800 do: past the projects the reports detail, only a
+    summary per project stays in memory. Before, every item was held several times over (~40 MiB more)."""
+    small = _peak_rss_mib(tmp_path, DETAIL_PROJECTS)
+    large = _peak_rss_mib(tmp_path, 5 * DETAIL_PROJECTS)
+    assert large - small < 12, f"peak RSS {small} MiB at {DETAIL_PROJECTS * 19} items, {large} MiB at five times that"
