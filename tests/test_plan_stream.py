@@ -158,8 +158,9 @@ sys.exit(code)
 """
 
 
-def _peak_rss_mib(tmp_path: Path, projects: int, code: str = "") -> int:
-    """`janitor plan`'s own peak RSS over `projects` projects of 20 old jobs on one ref (19 to remove)."""
+def _peak_rss_mib(tmp_path: Path, projects: int, code: str = "", foreign: bool = False) -> int:
+    """`janitor plan`'s own peak RSS over `projects` projects of 20 old jobs on one ref (19 to remove);
+    `foreign`: the inventory pretty-printed, its timestamp after the entries, as another tool may write it."""
     directory = tmp_path / f"inv-{projects}"
     if not directory.exists():
         writer = InventoryWriter(directory, format_time(NOW), {"gitlab_url": URL})
@@ -168,6 +169,12 @@ def _peak_rss_mib(tmp_path: Path, projects: int, code: str = "") -> int:
             writer.add_project({"id": number, "path_with_namespace": f"acme/p{number}", "archived": False,
                                 "_jobs": listed, "_pipelines": pipelines})
         writer.commit()
+    if foreign:
+        whole = json.loads((directory / "projects.json").read_text(encoding="utf-8"))
+        directory = tmp_path / f"foreign-{projects}"
+        directory.mkdir()
+        (directory / "projects.json").write_text(json.dumps({"entries": whole["entries"], "janitor": whole["janitor"],
+                                                             "timestamp": whole["timestamp"]}, indent=2))
     policy_file = tmp_path / "policy.yml"
     policy_file.write_text(POLICY.split("    keep:")[0].replace("LIMIT", "10000000"), encoding="utf-8")
     out = tmp_path / f"out-{projects}"
@@ -187,3 +194,32 @@ def test_plan_memory_does_not_grow_with_the_items(tmp_path: Path) -> None:
     small = _peak_rss_mib(tmp_path, DETAIL_PROJECTS)
     large = _peak_rss_mib(tmp_path, 5 * DETAIL_PROJECTS)
     assert large - small < 12, f"peak RSS {small} MiB at {DETAIL_PROJECTS * 19} items, {large} MiB at five times that"
+    # another tool's layout is parsed one entry at a time too (before, json.load held all of it: ~60 MiB more)
+    foreign = _peak_rss_mib(tmp_path, 5 * DETAIL_PROJECTS, foreign=True)
+    assert foreign - large < 12, f"peak RSS {large} MiB from our layout, {foreign} MiB from a pretty-printed one"
+
+
+LEAF = st.one_of(st.none(), st.booleans(), st.integers(-10**20, 10**20), st.text(max_size=8),
+                 st.floats(allow_nan=False, allow_infinity=False))
+VALUE = st.recursive(LEAF, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner,
+                                                                                       max_size=3), max_leaves=8)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(entries=st.dictionaries(st.from_regex(r"[1-9][0-9]{0,3}", fullmatch=True), VALUE, max_size=6),
+       extra=st.dictionaries(st.sampled_from(["timestamp", "janitor", "x"]), VALUE, max_size=3),
+       indent=st.sampled_from([None, 0, 2, "\t"]), chunk=st.integers(1, 64), entries_first=st.booleans())
+def test_another_tools_layout_is_read_entry_by_entry_as_json_reads_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, entries: Any, extra: Any, indent: Any, chunk: int,
+        entries_first: bool) -> None:
+    """Whatever the layout and however the chunks cut it, the entries and head are what json.load sees."""
+    import janitor.inventory_stream as stream
+
+    monkeypatch.setattr(stream, "CHUNK", chunk)
+    whole = {"entries": entries, **extra} if entries_first else {**extra, "entries": entries}
+    path = tmp_path / "projects.json"
+    path.write_text(json.dumps(whole, indent=indent, ensure_ascii=bool(chunk % 2)), encoding="utf-8")
+    with open(path, encoding="utf-8") as handle:
+        assert list(stream.stream_file(handle, entries=True)) == list(entries.items())
+    with open(path, encoding="utf-8") as handle:
+        assert dict(stream.stream_file(handle, entries=False)) == extra
