@@ -119,7 +119,8 @@ class PlanSpool:
         """(canonical, file form) of every item, in the plan's order: (project_path, resource, rule, id)."""
         by_path = sorted(self.projects, key=lambda s: str(s.summary["path"]))
         for _, group in groupby(by_path, key=lambda s: str(s.summary["path"])):
-            parts = [_read(self._items, s.items).decode("utf-8").splitlines() for s in group]
+            # split on "\n" only: str.splitlines() would also cut at U+0085 or U+2028 inside a name
+            parts = [_read(self._items, s.items).decode("utf-8").split("\n")[:-1] for s in group]
             lines = parts[0] if len(parts) == 1 else sorted(
                 (line for part in parts for line in part), key=_item_order)  # two projects, one path
             for line in lines:

@@ -45,8 +45,10 @@ rules:
     action: delete
     match: {older_than: 60d, status: [failed]}
 """
-# paths repeat on purpose: two projects may share one (the plan orders items by path first)
-PATHS = ["acme/app", "acme/api", "acme/web", "acme/legal/x", "other/tool", "acme/z-last"]
+# paths repeat on purpose: two projects may share one (the plan orders items by path first); line and
+# paragraph separators other than "\n" must not cut a spooled line
+PATHS = ["acme/app", "acme/api", "acme/web", "acme/legal/x", "other/tool", "acme/z-last", "acme/\x85x\u2028y",
+         "acme/ünï\tcode"]
 
 
 def _jobs(project_id: int, spec: list[tuple[int, int, int, bool]]) -> tuple[list[Any], list[Any]]:
