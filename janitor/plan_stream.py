@@ -25,6 +25,7 @@ from janitor import __version__
 from janitor.model import Json, ProjectResult, format_time
 from janitor.plan_file import FORMAT, VERSION
 from janitor.report.data import DETAIL_PROJECTS, ReportTotals, project_detail, project_json, project_summary
+from janitor.state import Entry
 
 # the digest is written as this placeholder, then overwritten in place once the items are hashed
 _PLACEHOLDER = "sha256:" + "0" * 64
@@ -90,6 +91,7 @@ class PlanSpool:
         self.bytes = 0
         self.by_resource: dict[str, dict[str, int]] = {}
         self._partial: tuple[Path, Path] | None = None
+        self._state_partial: tuple[Path, Path] | None = None
 
     def __enter__(self) -> PlanSpool:
         return self
@@ -100,6 +102,8 @@ class PlanSpool:
     def close(self) -> None:
         if self._partial:  # a run that failed after sealing leaves no plan behind
             self._partial[0].unlink(missing_ok=True)
+        if self._state_partial:  # nor a new state
+            self._state_partial[0].unlink(missing_ok=True)
         self._items.close()
         self._pending.close()
         self._report.close()
@@ -219,6 +223,30 @@ class PlanSpool:
             handle.flush()
             os.fsync(handle.fileno())
         return sealed
+
+    def write_state(self, path: str | Path, head: Json, entries: Iterable[Entry]) -> str:
+        """The next state file, `state_bytes(state_json(...))` byte for byte, written entry by entry under a
+        temporary name until `publish_state`; returns its digest (state.state_digest). Never one string in
+        memory: at 300,000 items under grace that string, its bytes and their dicts cost hundreds of MiB."""
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.partial")
+        self._state_partial = (tmp, target)  # removed by close() unless published
+        digest = hashlib.sha256()
+        with open(tmp, "wb") as handle:
+            for piece in spread_lines(head, "items", (_pretty(entry.to_json()) for entry in entries)):
+                data = piece.encode("utf-8")
+                digest.update(data)
+                handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        return "sha256:" + digest.hexdigest()
+
+    def publish_state(self) -> None:
+        """Give the new state its name: after the plan, so a run that planned nothing starts no clock."""
+        if self._state_partial:
+            os.replace(*self._state_partial)
+            self._state_partial = None
 
     def publish_plan(self) -> None:
         """Give the sealed plan its name: the last step, once the reports are written."""

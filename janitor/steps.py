@@ -16,7 +16,7 @@ from janitor.planner import Evaluation, check_limits, evaluate_projects, new_eva
 from janitor.policy import load_policy
 from janitor.policy.model import scope_lock_violations
 from janitor.report import report_data, write_reports
-from janitor.state import read_state, state_bytes, state_digest, state_json, write_state
+from janitor.state import read_state, state_json
 
 # pending items `janitor plan` lists on the terminal (all of them are in the reports)
 SOONEST_PENDING = 10
@@ -86,12 +86,16 @@ def run_plan(options: PlanOptions, env: dict[str, str], warn: Callable[[str], No
                         "policy_digest": policy.digest, "inventory_digest": inventory.digest, "plan_digest": None,
                         "gitlab_version": version if isinstance(version, str) else None}
         plan = None
-        new_state = state_bytes(state_json(clock.entries.values(), url, now)) if options.state else None
         if not evaluation.refusals:
+            # a refused plan leaves the old state, so no clock starts on a run that planned nothing
+            new_state = spool.write_state(options.state, {k: v for k, v in state_json((), url, now).items()
+                                                          if k != "items"},
+                                          sorted(clock.entries.values(), key=lambda e: e.id)
+                                          ) if options.state else None
             head = spool.plan_head(gitlab_url=url, created_at=now, policy_digest=policy.digest,
                                    inventory_digest=inventory.digest, scope_lock=options.scope_lock,
                                    grace=grace_section(policy), notify=policy.notify.to_json(),
-                                   state_digest=state_digest(new_state) if new_state is not None else None)
+                                   state_digest=new_state)
             # sealed before the reports (its digest is in them), named only after them: a run that cannot
             # write its reports leaves no plan, and a refused run never assembles one
             digest = spool.write_plan(options.out, head)
@@ -101,14 +105,11 @@ def run_plan(options: PlanOptions, env: dict[str, str], warn: Callable[[str], No
         report = report_data(evaluation, policy, header, spool.report_totals, entries)
         reports = write_reports(report, options.report_dir, full_lines) if options.report_dir else []
         spool.publish_plan()
-    if plan is not None:
-        if options.dotenv:
+        if plan is not None and options.dotenv:
             options.dotenv.write_text(f"JANITOR_PLAN_DIGEST={plan['digest']}\n"
                                       f"JANITOR_PLAN_ACTIONS={plan['totals']['actions']}\n", encoding="utf-8")
-        # After the plan: a refused plan leaves the old state, so no clock starts on a run that planned nothing
-        if options.state and new_state is not None:
-            write_state(options.state, new_state)
-    return PlanOutcome(evaluation, report, plan, reports, plan is not None and new_state is not None,
+        spool.publish_state()  # after the plan and its dotenv, as before streaming
+    return PlanOutcome(evaluation, report, plan, reports, plan is not None and options.state is not None,
                        spool.soonest_pending)
 
 
