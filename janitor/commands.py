@@ -148,7 +148,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
                   f"plan: {totals['remove_items']} items to remove, {human_bytes(totals['remove_bytes'])}, "
                   f"in {totals['projects']} projects; {totals['kept_items']} kept"
                   + (f"; {totals['pending_items']} pending (grace period not over)" if totals["pending_items"] else ""))
-    _pending_summary(outcome.report)
+    _pending_summary(outcome.soonest_pending, totals["pending_items"])
     for rule in totals["by_rule"]:
         if rule["unevaluated_projects"]:
             err(f"plan: rule {rule['rule']!r} not evaluated in {rule['unevaluated_projects']} projects: the "
@@ -172,18 +172,14 @@ def cmd_plan(args: argparse.Namespace) -> int:
         "reports": [str(p) for p in outcome.reports], "by_resource": totals["by_resource"]})
 
 
-PENDING_SHOWN = 10
-
-
-def _pending_summary(report: Json) -> None:
-    """The pending items soonest due, each with its date; the reports list all of them."""
-    pending = sorted((p for project in report["projects"] for p in project["pending"]),
-                     key=lambda p: (p["due"], p["project_path"], p["id"]))
-    for p in pending[:PENDING_SHOWN]:
+def _pending_summary(soonest: list[Json], total: int) -> None:
+    """The pending items soonest due (`run_plan` keeps the first SOONEST_PENDING), each with its date; the
+    reports list all of them."""
+    for p in soonest:
         err(f"  pending: {p['project_path']} {p['title']} ({p['rule']}): to be removed on or after "
             f"{due_text(p['due'])}")
-    if len(pending) > PENDING_SHOWN:
-        err(f"  ... and {len(pending) - PENDING_SHOWN} more pending, listed in the reports")
+    if total > len(soonest):
+        err(f"  ... and {total - len(soonest)} more pending, listed in the reports")
 
 
 def cmd_apply(args: argparse.Namespace) -> int:

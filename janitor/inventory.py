@@ -3,7 +3,7 @@
 `DIR/projects.json` = {"timestamp", "entries": {"<project id>": {...project, "_jobs": [...], ...}}} and
 `DIR/merge_requests.json` = {"timestamp", "entries": {"<mr id>": {...}}}. We write one entry per line, so
 the file is ordinary JSON for other tools and yet we can read it back one project at a time: memory stays
-flat however large the instance. Files from other tooling (any JSON layout) are read whole.
+flat however large the instance. Files from other tooling (any JSON layout) are parsed one entry at a time.
 Our own facts (GitLab URL, scope, shard, completeness) sit under a top-level "janitor" key.
 Files are written under a temporary name and renamed at the end: a run that fails leaves no inventory.
 """
@@ -34,6 +34,7 @@ from janitor.inventory_check import (
     show,
     strict_loads,
 )
+from janitor.inventory_stream import NotAnObject, stream_file
 from janitor.model import Json
 
 PROJECTS = "projects.json"
@@ -283,8 +284,8 @@ def _read_head(path: Path) -> Json:
             return _with_run(path, head)
         except ValueError:
             pass
-    whole = _load_whole(path)
-    return _with_run(path, {k: v for k, v in whole.items() if k != "entries"})
+    # another tool's layout: its head and run facts may sit on either side of the entries
+    return _with_run(path, dict(_stream_whole(path, entries=False)))
 
 
 def _with_run(path: Path, head: Any) -> Json:
@@ -332,7 +333,23 @@ def _iter_entries(path: Path) -> Iterator[tuple[str, Any]]:
         if first.endswith(_LINE_HEAD_END):
             yield from _iter_lines(path, handle)
             return
-    yield from _load_whole(path)["entries"].items()
+    yield from _stream_whole(path, entries=True)
+
+
+def _stream_whole(path: Path, entries: bool) -> Iterator[tuple[str, Any]]:
+    """Another tool's layout, parsed one value at a time (inventory_stream) with `_load_whole`'s verdicts;
+    a file whose top level or "entries" is no object is left to `_load_whole` to say so."""
+    try:
+        with _reading(path), open(path, encoding="utf-8") as handle:
+            yield from stream_file(handle, entries)
+    except NotAnObject:
+        _load_whole(path)
+        raise InventoryError(f"{path} has no \"entries\" object.",  # what _load_whole says of an empty one
+                             'An inventory file is {"timestamp": ..., "entries": {"<id>": {...}}}.') from None
+    except JsonProblem as exc:
+        raise InventoryError(f"{path} cannot be used: {exc}.", _MALFORMED) from None
+    except ValueError as exc:
+        raise InventoryError(f"{path} is not valid JSON ({exc}); it may be truncated.", _DAMAGED) from None
 
 
 def _iter_lines(path: Path, handle: IO[str]) -> Iterator[tuple[str, Any]]:

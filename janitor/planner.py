@@ -4,7 +4,7 @@ beyond reading the inventory stream, so the same inputs always give the same pla
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -68,9 +68,26 @@ def in_scope(policy: Policy, project: Json) -> str | None:
 
 
 def evaluate(policy: Policy, inventory: Inventory, now: datetime, clock: GraceClock | None = None) -> Evaluation:
-    """`clock` holds the previous run's grace state; without one, everything under a grace rule is pending."""
-    result = Evaluation(now, [], {r.name: RuleTotals() for r in policy.rules}, [], defaultdict(list),
-                        clock or GraceClock(policy, None, now))
+    """The whole evaluation in memory: every project's result, sorted largest first. For small inventories
+    and tests; `janitor plan` streams the same projects through `evaluate_projects` instead.
+    `clock` holds the previous run's grace state; without one, everything under a grace rule is pending."""
+    result = new_evaluation(policy, now, clock)
+    result.projects.extend(evaluate_projects(policy, inventory, result))
+    result.projects.sort(key=lambda p: (-p.removed_bytes, p.path))
+    check_limits(policy, result)
+    return result
+
+
+def new_evaluation(policy: Policy, now: datetime, clock: GraceClock | None = None) -> Evaluation:
+    return Evaluation(now, [], {r.name: RuleTotals() for r in policy.rules}, [], defaultdict(list),
+                      clock or GraceClock(policy, None, now))
+
+
+def evaluate_projects(policy: Policy, inventory: Inventory, result: Evaluation) -> Iterator[ProjectResult]:
+    """Each examined project's result, in inventory order, one at a time: only `result`'s totals, skipped
+    paths and grace clock grow, so memory stays flat in the items however large the instance.
+    `result.projects` is left alone; the caller keeps or spools what it needs. Call `check_limits` once the
+    iterator is exhausted."""
     for entry in inventory.projects():
         # inventory.projects() has checked the entry's shape (inventory_check.PROJECT_ENTRY): the id is a
         # positive int and the path a string, so neither is coerced here (int() would truncate 1.5)
@@ -85,10 +102,7 @@ def evaluate(policy: Policy, inventory: Inventory, now: datetime, clock: GraceCl
             result.clock.carry(project.project_id)
         else:
             _evaluate_project(policy, entry, project, result)
-        result.projects.append(project)
-    result.projects.sort(key=lambda p: (-p.removed_bytes, p.path))
-    _check_limits(policy, result)
-    return result
+        yield project
 
 
 def _evaluate_project(policy: Policy, entry: Json, project: ProjectResult, result: Evaluation) -> None:
@@ -206,7 +220,8 @@ def _plan_item(effective: EffectiveRule, kind: ResourceKind, project: ProjectRes
     )
 
 
-def _check_limits(policy: Policy, result: Evaluation) -> None:
+def check_limits(policy: Policy, result: Evaluation) -> None:
+    """The policy's limits, judged on the totals over every project (so only once all are evaluated)."""
     limits = policy.limits
     total = sum(t.removed for t in result.rules.values())
     if limits.max_actions is not None and total > limits.max_actions:
@@ -223,4 +238,5 @@ def _check_limits(policy: Policy, result: Evaluation) -> None:
                 )
 
 
-__all__ = ["Evaluation", "NameMatcher", "RuleTotals", "evaluate", "in_scope"]
+__all__ = ["Evaluation", "NameMatcher", "RuleTotals", "check_limits", "evaluate", "evaluate_projects", "in_scope",
+           "new_evaluation"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from janitor.errors import InventoryError, SafetyRefusal, UsageError
@@ -11,12 +11,15 @@ from janitor.gitlab_api import Connection, normalize_url
 from janitor.grace import GraceClock, grace_section
 from janitor.inventory import read_inventory
 from janitor.model import Json, parse_time
-from janitor.plan_file import build_plan, write_plan
-from janitor.planner import Evaluation, evaluate
+from janitor.plan_stream import PlanSpool
+from janitor.planner import Evaluation, check_limits, evaluate_projects, new_evaluation
 from janitor.policy import load_policy
 from janitor.policy.model import scope_lock_violations
 from janitor.report import report_data, write_reports
-from janitor.state import read_state, state_bytes, state_digest, state_json, write_state
+from janitor.state import read_state, state_json
+
+# pending items `janitor plan` lists on the terminal (all of them are in the reports)
+SOONEST_PENDING = 10
 
 
 @dataclass(frozen=True)
@@ -33,11 +36,12 @@ class PlanOptions:
 
 @dataclass
 class PlanOutcome:
-    evaluation: Evaluation
-    report: Json
-    plan: Json | None
+    evaluation: Evaluation  # totals, refusals and skipped paths; its `projects` stay empty (they were streamed)
+    report: Json  # the report value: per-project lists only for the first report.data.DETAIL_PROJECTS
+    plan: Json | None  # the plan's head and digest, without its items (they are in the file); None if refused
     reports: list[Path]
     state_written: bool = False
+    soonest_pending: list[Json] = field(default_factory=list)  # the first SOONEST_PENDING, soonest due first
 
 
 def run_plan(options: PlanOptions, env: dict[str, str], warn: Callable[[str], None]) -> PlanOutcome:
@@ -67,36 +71,46 @@ def run_plan(options: PlanOptions, env: dict[str, str], warn: Callable[[str], No
     if clock.grace and options.state is None:
         warn(f"no --state: nothing under a grace rule ({', '.join(sorted(clock.grace))}) can ever be removed, "
              "since each run starts its grace period afresh; pass --state FILE to carry it across runs")
-    evaluation = evaluate(policy, inventory, now, clock)
-    if options.max_actions is not None and len(evaluation.items) > options.max_actions:
-        # A refusal like the policy's own limits: the report says why, and no plan or dotenv is written.
-        evaluation.refusals.append(f"the plan has {len(evaluation.items)} actions, more than --max-actions "
-                                   f"{options.max_actions}")
-    version = inventory.meta.get("gitlab_version")
-    header: Json = {"gitlab_url": url, "created_at": inventory.timestamp, "policy": str(options.policy),
-                    "policy_digest": policy.digest, "inventory_digest": inventory.digest, "plan_digest": None,
-                    "gitlab_version": version if isinstance(version, str) else None}
-    plan = None
-    prepared = {item.id: item.to_json() for item in evaluation.items}  # one dict per item, plan and report share it
-    new_state = state_bytes(state_json(clock.entries.values(), url, now)) if options.state else None
-    if not evaluation.refusals:
-        plan = build_plan(evaluation.items, gitlab_url=url, created_at=now, policy_digest=policy.digest,
-                          inventory_digest=inventory.digest, scope_lock=options.scope_lock, prepared=prepared,
-                          pending=[p.to_json() for project in evaluation.projects for p in project.pending],
-                          grace=grace_section(policy), notify=policy.notify.to_json(),
-                          state_digest=state_digest(new_state) if new_state is not None else None)
-        header["plan_digest"] = plan["digest"]
-    report = report_data(evaluation, policy, header, prepared)
-    reports = write_reports(report, options.report_dir) if options.report_dir else []
-    if plan is not None:
-        write_plan(options.out, plan)
-        if options.dotenv:
+    evaluation = new_evaluation(policy, now, clock)
+    with PlanSpool(soonest=SOONEST_PENDING) as spool:
+        # one project at a time: its parts go to the spool, only totals and summaries stay in memory
+        for project in evaluate_projects(policy, inventory, evaluation):
+            spool.add(project)
+        check_limits(policy, evaluation)
+        if options.max_actions is not None and spool.actions > options.max_actions:
+            # A refusal like the policy's own limits: the report says why, and no plan or dotenv is written.
+            evaluation.refusals.append(f"the plan has {spool.actions} actions, more than --max-actions "
+                                       f"{options.max_actions}")
+        version = inventory.meta.get("gitlab_version")
+        header: Json = {"gitlab_url": url, "created_at": inventory.timestamp, "policy": str(options.policy),
+                        "policy_digest": policy.digest, "inventory_digest": inventory.digest, "plan_digest": None,
+                        "gitlab_version": version if isinstance(version, str) else None}
+        plan = None
+        if not evaluation.refusals:
+            # a refused plan leaves the old state, so no clock starts on a run that planned nothing
+            new_state = spool.write_state(options.state, {k: v for k, v in state_json((), url, now).items()
+                                                          if k != "items"},
+                                          sorted(clock.entries.values(), key=lambda e: e.id)
+                                          ) if options.state else None
+            head = spool.plan_head(gitlab_url=url, created_at=now, policy_digest=policy.digest,
+                                   inventory_digest=inventory.digest, scope_lock=options.scope_lock,
+                                   grace=grace_section(policy), notify=policy.notify.to_json(),
+                                   state_digest=new_state)
+            # sealed before the reports (its digest is in them), named only after them: a run that cannot
+            # write its reports leaves no plan, and a refused run never assembles one
+            digest = spool.write_plan(options.out, head)
+            plan = {**head, "digest": digest}
+            header["plan_digest"] = digest
+        entries, full_lines = spool.report_projects()
+        report = report_data(evaluation, policy, header, spool.report_totals, entries)
+        reports = write_reports(report, options.report_dir, full_lines) if options.report_dir else []
+        spool.publish_plan()
+        if plan is not None and options.dotenv:
             options.dotenv.write_text(f"JANITOR_PLAN_DIGEST={plan['digest']}\n"
                                       f"JANITOR_PLAN_ACTIONS={plan['totals']['actions']}\n", encoding="utf-8")
-        # After the plan: a refused plan leaves the old state, so no clock starts on a run that planned nothing
-        if options.state and new_state is not None:
-            write_state(options.state, new_state)
-    return PlanOutcome(evaluation, report, plan, reports, plan is not None and new_state is not None)
+        spool.publish_state()  # after the plan and its dotenv, as before streaming
+    return PlanOutcome(evaluation, report, plan, reports, plan is not None and options.state is not None,
+                       spool.soonest_pending)
 
 
 def connection(env: dict[str, str], gitlab_url: str = "") -> Connection:
