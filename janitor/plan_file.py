@@ -47,6 +47,30 @@ def seal(body: Json) -> str:
     return "sha256:" + hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+SECTIONS = ("grace", "notify", "state_digest")
+DEFAULT_NOTIFY: Json = {"issues": "per-project", "project": None, "labels": ["janitor"], "assignees": "none"}
+
+
+def plan_head(*, gitlab_url: str, created_at: datetime, policy_digest: str, inventory_digest: str,
+              scope_lock: str | None, totals: Json, grace: Json, notify: Json, state_digest: str | None) -> Json:
+    """Every field of a plan but its items, pending items and digest: one definition for build_plan and
+    for the streamed plan (janitor.plan_stream), whose bytes must be the same."""
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "generator": f"gitlab-janitor {__version__}",
+        "gitlab_url": gitlab_url,
+        "created_at": format_time(created_at),
+        "policy_digest": policy_digest,
+        "inventory_digest": inventory_digest,
+        "scope_lock": scope_lock,
+        "totals": totals,
+        "grace": grace,
+        "notify": notify,
+        "state_digest": state_digest,
+    }
+
+
 def build_plan(items: Iterable[PlanItem], *, gitlab_url: str, created_at: datetime, policy_digest: str,
                inventory_digest: str, scope_lock: str | None, prepared: Mapping[str, Json] | None = None,
                pending: Iterable[Json] = (), grace: Json | None = None, notify: Json | None = None,
@@ -64,28 +88,18 @@ def build_plan(items: Iterable[PlanItem], *, gitlab_url: str, created_at: dateti
     for item in ordered:
         by_resource[item.resource] += 1
         bytes_by_resource[item.resource] += item.bytes
-    body: Json = {
-        "format": FORMAT,
-        "version": VERSION,
-        "generator": f"gitlab-janitor {__version__}",
-        "gitlab_url": gitlab_url,
-        "created_at": format_time(created_at),
-        "policy_digest": policy_digest,
-        "inventory_digest": inventory_digest,
-        "scope_lock": scope_lock,
-        "totals": {
-            "actions": len(ordered),
-            "bytes": sum(i.bytes for i in ordered),
-            "by_resource": {k: {"actions": by_resource[k], "bytes": bytes_by_resource[k]}
-                            for k in sorted(by_resource)},
-            "pending": len(waiting),
-        },
-        "items": [prepared[item.id] if prepared and item.id in prepared else item.to_json() for item in ordered],
-        "pending": waiting,
-        "grace": grace or {},
-        "notify": notify or {"issues": "per-project", "project": None, "labels": ["janitor"], "assignees": "none"},
-        "state_digest": state_digest,
-    }
+    head = plan_head(gitlab_url=gitlab_url, created_at=created_at, policy_digest=policy_digest,
+                     inventory_digest=inventory_digest, scope_lock=scope_lock,
+                     totals={"actions": len(ordered), "bytes": sum(i.bytes for i in ordered),
+                             "by_resource": {k: {"actions": by_resource[k], "bytes": bytes_by_resource[k]}
+                                             for k in sorted(by_resource)},
+                             "pending": len(waiting)},
+                     grace=grace or {}, notify=notify or DEFAULT_NOTIFY, state_digest=state_digest)
+    # the file's order: the head, the items and pending items, then the sections notify reads
+    body: Json = {k: v for k, v in head.items() if k not in SECTIONS}
+    body["items"] = [prepared[item.id] if prepared and item.id in prepared else item.to_json() for item in ordered]
+    body["pending"] = waiting
+    body.update((k, head[k]) for k in SECTIONS)
     body["digest"] = seal(body)
     return body
 

@@ -21,9 +21,8 @@ from itertools import groupby
 from pathlib import Path
 from typing import IO
 
-from janitor import __version__
-from janitor.model import Json, ProjectResult, format_time
-from janitor.plan_file import FORMAT, VERSION
+from janitor import plan_file
+from janitor.model import Json, ProjectResult
 from janitor.report.data import DETAIL_PROJECTS, ReportTotals, project_detail, project_json, project_summary
 from janitor.state import Entry
 
@@ -147,22 +146,13 @@ class PlanSpool:
     def plan_head(self, *, gitlab_url: str, created_at: datetime, policy_digest: str, inventory_digest: str,
                   scope_lock: str | None, grace: Json, notify: Json, state_digest: str | None) -> Json:
         """Every field of the plan but its items, pending items and digest, as `build_plan` makes them."""
-        return {
-            "format": FORMAT,
-            "version": VERSION,
-            "generator": f"gitlab-janitor {__version__}",
-            "gitlab_url": gitlab_url,
-            "created_at": format_time(created_at),
-            "policy_digest": policy_digest,
-            "inventory_digest": inventory_digest,
-            "scope_lock": scope_lock,
-            "totals": {"actions": self.actions, "bytes": self.bytes,
-                       "by_resource": {k: dict(self.by_resource[k]) for k in sorted(self.by_resource)},
-                       "pending": self.pending},
-            "grace": grace,
-            "notify": notify,
-            "state_digest": state_digest,
-        }
+        return plan_file.plan_head(
+            gitlab_url=gitlab_url, created_at=created_at, policy_digest=policy_digest,
+            inventory_digest=inventory_digest, scope_lock=scope_lock,
+            totals={"actions": self.actions, "bytes": self.bytes,
+                    "by_resource": {k: dict(self.by_resource[k]) for k in sorted(self.by_resource)},
+                    "pending": self.pending},
+            grace=grace, notify=notify, state_digest=state_digest)
 
     def write_plan(self, path: str | Path, head: Json) -> str:
         """plan.json, sealed, under a temporary name until `publish_plan`; returns its digest. The digest
