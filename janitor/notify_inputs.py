@@ -6,7 +6,6 @@ SHA-256 is in the plan, under the plan's digest), and of exactly the shape `jani
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -16,7 +15,7 @@ from pathlib import Path
 
 from janitor.errors import PlanFileError, SafetyRefusal
 from janitor.plan_file import LoadedPlan
-from janitor.state import parse_state, read_bytes
+from janitor.state import parse_state, read_bytes, state_digest
 
 
 class Status(Enum):
@@ -47,7 +46,7 @@ def read_state(path: str | Path, plan: LoadedPlan) -> dict[str, datetime]:
     if not os.path.lexists(path):
         raise PlanFileError(f"{path}: no such state file.", "Give the file `janitor plan --state` wrote.")
     raw = read_bytes(path)
-    if "sha256:" + hashlib.sha256(raw).hexdigest() != expected:
+    if state_digest(raw) != expected:
         raise SafetyRefusal(f"{path}: the state is not the one this plan was made with (its digest is not the "
                             "plan's state_digest).", "Nothing was posted. Use the plan and the state file from "
                             "the same `janitor plan --state` run.")

@@ -160,18 +160,6 @@ def state_digest(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
-def write_state(path: str | Path, data: bytes) -> None:
-    """Replace the file atomically: a reader (or a crash) sees the old state or the new, never half."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.partial")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, target)
-
-
 _TIME = {"type": "string", "format": "date-time", "pattern": "Z$"}
 STATE_SCHEMA: Json = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from janitor.grace import due_text
 from janitor.model import Json
@@ -98,6 +98,17 @@ def _tables(data: Json, links: Links) -> str:
     return out
 
 
+def _item_table(path: str, rows: list[Json], total: int, last: str, last_text: Callable[[Json], str],
+                href: Callable[[Json], str | None]) -> str:
+    """A project's removed, pending or kept items: the same columns and filter attributes, the last column
+    saying why; at most ROWS_PER_LIST rows, the rest counted."""
+    return table(["item", "rule", "kind", "bytes", last],
+                 (({"rule": r["rule"], "kind": r["resource"], "project": path},
+                   [cell("item", r["title"], href=href(r)), cell("rule", r["rule"]), cell("kind", r["resource"]),
+                    cell("bytes", human_bytes(r["bytes"]), r["bytes"]), cell(last, last_text(r))])
+                  for r in rows[:ROWS_PER_LIST]), total)
+
+
 def _project(project: Json, open_: bool, links: Links) -> str:
     path = project["path"]
     head = (f"{e(path)}: {items_text(project['remove_items'])} to remove, "
@@ -116,31 +127,19 @@ def _project(project: Json, open_: bool, links: Links) -> str:
         out.append(f'<ul class="facts">{"".join(facts)}</ul>')
     if project["remove"]:
         out.append(f"<h4>Remove ({project['remove_items']}, {e(human_bytes(project['remove_bytes']))})</h4>")
-        out.append(table(["item", "rule", "kind", "bytes", "why"],
-                          (({"rule": i["rule"], "kind": i["resource"], "project": path},
-                            [cell("item", i["title"], href=links.item(path, i["resource"], i.get("target"))),
-                             cell("rule", i["rule"]), cell("kind", i["resource"]),
-                             cell("bytes", human_bytes(i["bytes"]), i["bytes"]), cell("why", i["reason"])])
-                           for i in project["remove"][:ROWS_PER_LIST]), project["remove_items"]))
+        out.append(_item_table(path, project["remove"], project["remove_items"], "why", lambda i: i["reason"],
+                               lambda i: links.item(path, i["resource"], i.get("target"))))
     if project.get("pending"):
         out.append(f'<h4 class="pending">Pending ({project["pending_items"]}: grace period not over)</h4>')
-        out.append(table(["item", "rule", "kind", "bytes", "status"],
-                         (({"rule": i["rule"], "kind": i["resource"], "project": path},
-                           [cell("item", i["title"], href=links.kept(path, i["resource"], i["title"])),
-                            cell("rule", i["rule"]), cell("kind", i["resource"]),
-                            cell("bytes", human_bytes(i["bytes"]), i["bytes"]),
-                            cell("status", f"to be removed on or after {due_text(i['due'])}")])
-                          for i in project["pending"][:ROWS_PER_LIST]), project["pending_items"]))
+        out.append(_item_table(path, project["pending"], project["pending_items"], "status",
+                               lambda i: f"to be removed on or after {due_text(i['due'])}",
+                               lambda i: links.kept(path, i["resource"], i["title"])))
     if project["kept"]:
         counts = ", ".join(f"{n} {c}" for c, n in project["kept_by_category"].items())
         out.append(f"<details><summary>Kept ({project['kept_items']}: {e(counts)})</summary>")
-        out.append(table(["item", "rule", "kind", "bytes", "kept because"],
-                          (({"rule": k["rule"], "kind": k["resource"], "project": path},
-                            [cell("item", k["title"], href=links.kept(path, k["resource"], k["title"])),
-                             cell("rule", k["rule"]), cell("kind", k["resource"]),
-                             cell("bytes", human_bytes(k["bytes"]), k["bytes"]),
-                             cell("kept because", f"{k['category']}: {k['reason']}")])
-                           for k in project["kept"][:ROWS_PER_LIST]), project["kept_items"]))
+        out.append(_item_table(path, project["kept"], project["kept_items"], "kept because",
+                               lambda k: f"{k['category']}: {k['reason']}",
+                               lambda k: links.kept(path, k["resource"], k["title"])))
         out.append("</details>")
     out.append("</details>")
     return "".join(out)
