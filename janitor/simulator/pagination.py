@@ -7,10 +7,11 @@ import base64
 import binascii
 import json
 from bisect import bisect_left
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
+from janitor.simulator.page_cache import PageCache
 from janitor.simulator.routing import ApiError, Listing
 
 DEFAULT_PER_PAGE = 20
@@ -34,10 +35,17 @@ def _int(query: dict[str, list[str]], name: str, default: int) -> int:
         raise ApiError(400, {"error": f"{name} is invalid"}) from None
 
 
-def _rows(listing: Listing, chunk: Sequence[Any]) -> Any:
-    if listing.encode is not None:
-        return b"[" + b",".join([listing.encode(item) for item in chunk]) + b"]"
-    return [listing.render(item) for item in chunk]
+def _rows(listing: Listing, chunk: Sequence[Any], pages: PageCache | None = None) -> Any:
+    encode = listing.encode
+    if encode is None:
+        return [listing.render(item) for item in chunk]
+
+    def join() -> bytes:
+        return b"[" + b",".join([encode(item) for item in chunk]) + b"]"
+
+    if pages is not None and listing.page_key is not None and listing.row_state is not None:
+        return pages.page(listing.page_key, chunk, listing.row_state, join)
+    return join()
 
 
 def _link(base: str, query: dict[str, list[str]], **changes: Any) -> str:
@@ -48,17 +56,18 @@ def _link(base: str, query: dict[str, list[str]], **changes: Any) -> str:
     return f"{base}?{urlencode([(k, v) for k, vs in params.items() for v in vs])}"
 
 
-def paginate(listing: Listing, query: dict[str, list[str]], base: str, offset_limit: int = OFFSET_LIMIT) -> Page:
+def paginate(listing: Listing, query: dict[str, list[str]], base: str, offset_limit: int = OFFSET_LIMIT,
+             pages: PageCache | None = None) -> Page:
     """Cut one page out of `listing`; `base` is the absolute URL of the listing without a query.
     `offset_limit` is the instance's "max offset allowed" (an administrator's setting)."""
     per_page = max(1, min(_int(query, "per_page", DEFAULT_PER_PAGE), MAX_PER_PAGE))
     if listing.keyset is not None:
-        return _keyset_page(listing, query, base, per_page)
-    return _offset_page(listing, query, base, per_page, offset_limit)
+        return _keyset_page(listing, query, base, per_page, pages)
+    return _offset_page(listing, query, base, per_page, offset_limit, pages)
 
 
 def _offset_page(listing: Listing, query: dict[str, list[str]], base: str, per_page: int,
-                 offset_limit: int = OFFSET_LIMIT) -> Page:
+                 offset_limit: int = OFFSET_LIMIT, cache: PageCache | None = None) -> Page:
     page = max(1, _int(query, "page", 1))
     if listing.offset_limit_type and page * per_page > offset_limit:
         raise ApiError(405, {"error": (
@@ -67,7 +76,7 @@ def _offset_page(listing: Listing, query: dict[str, list[str]], base: str, per_p
             "keyset pagination.")})
     total = len(listing.items)
     pages = max(1, -(-total // per_page))
-    rows = _rows(listing, listing.items[(page - 1) * per_page: page * per_page])
+    rows = _rows(listing, listing.items[(page - 1) * per_page: page * per_page], cache)
     counted = total <= COUNT_LIMIT
     has_next = page * per_page < total
     query = {**query, "per_page": [str(per_page)]}
@@ -103,28 +112,30 @@ def decode_cursor(cursor: str) -> int:
         raise ApiError(400, {"message": "400 Bad request - Invalid cursor"}) from None
 
 
-def _keyset_page(listing: Listing, query: dict[str, list[str]], base: str, per_page: int) -> Page:
+def _keyset_page(listing: Listing, query: dict[str, list[str]], base: str, per_page: int,
+                 pages: PageCache | None = None) -> Page:
     # doc/api/rest/_index.md "Keyset-based pagination": only a rel="next" Link, absent on the
     # last page, and no other pagination headers.
     keyset = listing.keyset
     assert keyset is not None
     items = listing.items
-    ids = [keyset.key(item) for item in items]
-    if keyset.descending:
-        ids = [-i for i in ids]  # ascending view for bisect
+    key = keyset.key
+    if keyset.descending:  # an ascending view for bisect, read only where bisect looks
+        def key(item: Any, own: Callable[[Any], int] = keyset.key) -> int:
+            return -own(item)
     start = 0
     if keyset.style == "cursor" and query.get("cursor"):
         after = decode_cursor(query["cursor"][-1])
-        start = bisect_left(ids, -after + 1) if keyset.descending else bisect_left(ids, after + 1)
+        start = bisect_left(items, -after + 1 if keyset.descending else after + 1, key=key)
     elif keyset.style == "id":
         after_id = _int(query, "id_after", 0) if not keyset.descending else None
         before_id = _int(query, "id_before", 0) if keyset.descending else None
         if after_id:
-            start = bisect_left(ids, after_id + 1)
+            start = bisect_left(items, after_id + 1, key=key)
         if before_id:
-            start = bisect_left(ids, -before_id + 1)
+            start = bisect_left(items, -before_id + 1, key=key)
     chunk = items[start: start + per_page]
-    rows = _rows(listing, chunk)
+    rows = _rows(listing, chunk, pages)
     headers: dict[str, str] = {}
     if start + per_page < len(items) and chunk:
         last = keyset.key(chunk[-1])

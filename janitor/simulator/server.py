@@ -156,6 +156,18 @@ class RateLimiter:
 _JOBS_PATH = re.compile(r"^/projects/[^/]+/jobs/?$")
 
 
+class _Headers(dict[str, str]):
+    """A request's headers by lower-cased name (the first of repeated ones), read without the email
+    parser http.server uses, which cost the simulator more than a cached page of jobs does."""
+
+    def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
+        return super().get(name.lower(), default)
+
+
+_MAX_HEADERS = 100  # as http.client's _MAXHEADERS
+_MAX_LINE = 65536
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     # Headers and body go out in separate writes; with Nagle on, keep-alive clients wait for a
@@ -165,6 +177,46 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:  # requests are in Simulator.requests
         pass
+
+    def parse_request(self) -> bool:
+        """The request line and headers, with BaseHTTPRequestHandler.parse_request's checks (HTTP/1.x only,
+        keep-alive unless `Connection: close`, bounded header lines and count, Expect: 100-continue)."""
+        self.command = None  # type: ignore[assignment]
+        self.request_version = self.default_request_version
+        self.close_connection = True
+        self.requestline = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")  # type: ignore[attr-defined]
+        words = self.requestline.split()
+        if len(words) != 3 or words[2] not in ("HTTP/1.0", "HTTP/1.1"):
+            self.request_version = "HTTP/1.0"  # an answer with a status line, then the connection closes
+            if words:
+                self.send_error(400, f"Bad request syntax ({self.requestline!r})")
+            return False
+        self.command, path, self.request_version = words
+        self.path = "/" + path.lstrip("/") if path.startswith("//") else path
+        self.close_connection = self.request_version != "HTTP/1.1"
+        headers = _Headers()
+        for _ in range(_MAX_HEADERS + 1):
+            line = self.rfile.readline(_MAX_LINE + 1)
+            if len(line) > _MAX_LINE:
+                self.send_error(431, "Line too long")
+                return False
+            if line in (b"\r\n", b"\n", b""):
+                break
+            name, sep, value = str(line, "iso-8859-1").partition(":")
+            if sep:
+                headers.setdefault(name.strip().lower(), value.strip())
+        else:
+            self.send_error(431, "Too many headers")
+            return False
+        self.headers = headers  # type: ignore[assignment]
+        connection = headers.get("connection", "").lower()
+        if connection == "close":
+            self.close_connection = True
+        elif connection == "keep-alive":
+            self.close_connection = False
+        if headers.get("expect", "").lower() == "100-continue" and self.request_version == "HTTP/1.1":
+            return self.handle_expect_100()
+        return True
 
     def do_GET(self) -> None:
         self._handle("GET")
@@ -250,7 +302,8 @@ class _Handler(BaseHTTPRequestHandler):
                 if isinstance(result, Listing):
                     result.offset_limit_type = result.offset_limit_type or sim.emulation.offset_limited(method,
                                                                                                         raw_path)
-                    body, page_headers = paginate(result, query, f"http://{host}{full_path}", sim.offset_limit)
+                    body, page_headers = paginate(result, query, f"http://{host}{full_path}", sim.offset_limit,
+                                                  sim.instance.rendered_pages)
                     if sim.rewrite_links is not None and "Link" in page_headers:
                         page_headers["Link"] = sim.rewrite_links(page_headers["Link"])
                     headers.update(page_headers)
@@ -263,16 +316,17 @@ class _Handler(BaseHTTPRequestHandler):
             return 500, {"message": "500 Internal Server Error"}, headers
 
     def _send(self, status: int, payload: bytes, content_type: str | None, headers: dict[str, str]) -> None:
-        self.send_response(status)
+        # One write for the head and the body: with keep-alive, a second small write costs a round trip.
+        lines = [f"HTTP/1.1 {status} {self.responses.get(status, ('',))[0]}",
+                 f"Server: {self.version_string()}", f"Date: {self.date_time_string()}"]
         if content_type:
-            self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(payload)))
-        self.send_header("Cache-Control", "no-cache")
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        if payload:
-            self.wfile.write(payload)
+            lines.append(f"Content-Type: {content_type}")
+        lines.append(f"Content-Length: {len(payload)}")
+        lines.append("Cache-Control: no-cache")
+        lines.extend(f"{name}: {value}" for name, value in headers.items())
+        if self.close_connection:
+            lines.append("Connection: close")
+        self.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "strict") + payload)
 
 
 def body_params(payload: bytes, content_type: str) -> dict[str, list[str]]:

@@ -6,6 +6,7 @@ from typing import Any
 
 import orjson
 
+from janitor.simulator.page_cache import JOB_STATE
 from janitor.simulator.routing import (
     ApiError,
     Context,
@@ -128,6 +129,12 @@ def encode_job(job: Job, ctx: Context, project: Project) -> bytes:
     return data
 
 
+def _page_cached(ctx: Context, project: Project) -> dict[str, Any]:
+    """Job pages are kept whole (janitor.simulator.page_cache): besides its jobs' states (JOB_STATE, the
+    same fields _rendered_from names), a page's text depends only on the project's path and the host."""
+    return {"page_key": ("jobs", project.path_with_namespace, ctx.base_url), "row_state": JOB_STATE}
+
+
 def _find_job(ctx: Context, project: Project) -> Job:
     raw = ctx.params["job_id"]
     job = ctx.instance.jobs.get(int(raw)) if raw.isdigit() else None
@@ -156,7 +163,7 @@ def list_jobs(ctx: Context) -> Listing:
     # doc/api/jobs.md: jobs are listed newest first (id descending)
     rows = [j for j in reversed(project.jobs) if not wanted or j.status in wanted]
     return Listing(rows, lambda j: render_job(j, ctx, project), keyset,
-                   encode=lambda j: encode_job(j, ctx, project))
+                   encode=lambda j: encode_job(j, ctx, project), **_page_cached(ctx, project))
 
 
 @route("GET", "/projects/:id/pipelines/:pipeline_id/jobs")
@@ -169,7 +176,8 @@ def list_pipeline_jobs(ctx: Context) -> Listing:
     if pipeline is None or pipeline.project_id != project.id:
         raise not_found("Pipeline")
     rows = [j for j in pipeline.jobs if not wanted or j.status in wanted]
-    return Listing(rows, lambda j: render_job(j, ctx, project), encode=lambda j: encode_job(j, ctx, project))
+    return Listing(rows, lambda j: render_job(j, ctx, project), encode=lambda j: encode_job(j, ctx, project),
+                   **_page_cached(ctx, project))
 
 
 @route("GET", "/projects/:id/jobs/:job_id")
