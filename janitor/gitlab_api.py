@@ -22,13 +22,15 @@ from urllib.parse import quote, urlsplit
 
 import gitlab
 import gitlab.exceptions
+import msgspec
 import orjson
 import requests
+import urllib3
 
 from janitor import __version__
 from janitor.api_pagination import OffsetOnly, keyset_refused, offset_capped
 from janitor.errors import ApiError, AuthError, NotFound, SafetyRefusal, Unreachable, UsageError
-from janitor.http_json import OrjsonResponse
+from janitor.http_json import OrjsonResponse, rows_decoder
 from janitor.pacing import Pacer
 from janitor.units import bounded_float, bounded_int
 
@@ -204,8 +206,12 @@ class _CountingSession(requests.Session):
             )
         path = urlsplit(url).path
         self._owner.pacer.wait(path)
-        response = super().send(request, **kwargs)
+        streamed = kwargs.pop("stream", False)
+        response = super().send(request, stream=True, **kwargs)
         response.__class__ = OrjsonResponse
+        if not streamed:
+            _read_whole(response)
+            response.rows = self._owner._rows_for(path)  # type: ignore[attr-defined]
         self._owner._record(request.method or "GET", path, response)
         self._note_foreign_link(response)
         return response
@@ -221,6 +227,23 @@ class _CountingSession(requests.Session):
         log.warning("GitLab's pagination links point to %s, not to %s; the next pages are read from %s only "
                     "(check GitLab's external_url or GITLAB_URL)", _origin_text(target),
                     self._owner.connection.url, self._owner.connection.url)
+
+
+def _read_whole(response: requests.Response) -> None:
+    """The body in one read, as `Response.content` would give it: requests reads it in 10 KB chunks, each
+    through urllib3's and http.client's layers, which cost more CPU than decoding a 150 KB page of jobs.
+    Errors become the ones requests raises for the same failure (python-gitlab retries on those)."""
+    try:
+        response._content = response.raw.read(decode_content=True) or b""
+    except urllib3.exceptions.ProtocolError as exc:  # a body cut short, a connection reset
+        raise requests.exceptions.ChunkedEncodingError(exc) from None
+    except urllib3.exceptions.DecodeError as exc:
+        raise requests.exceptions.ContentDecodingError(exc) from None
+    except urllib3.exceptions.ReadTimeoutError as exc:
+        raise requests.exceptions.ConnectionError(exc) from None
+    except urllib3.exceptions.SSLError as exc:
+        raise requests.exceptions.SSLError(exc) from None
+    response._content_consumed = True  # type: ignore[attr-defined]
 
 
 class GitLabAPI:
@@ -253,6 +276,29 @@ class GitLabAPI:
             self._local.client = client
         return client
 
+    def _rows_for(self, path: str) -> msgspec.json.Decoder[Any] | None:
+        """The decoder of the rows declared for the listing this thread is reading at `path`, if any."""
+        declared: dict[str, msgspec.json.Decoder[Any]] | None = getattr(self._local, "rows", None)
+        return declared.get(path) if declared else None
+
+    @contextmanager
+    def _declared_rows(self, url: str, row_type: Any) -> Iterator[None]:
+        """While a listing is read, its pages (all on `url`'s path, in this thread: python-gitlab fetches
+        the next page as the iteration reaches it) are decoded against `row_type` (janitor.http_json)."""
+        if row_type is None:
+            yield
+            return
+        declared: dict[str, msgspec.json.Decoder[Any]] = self._local.__dict__.setdefault("rows", {})
+        path = urlsplit(self._client().api_url + url).path
+        if path in declared:  # the same listing read twice at once in one thread: decoded whole
+            yield
+            return
+        declared[path] = rows_decoder(row_type)
+        try:
+            yield
+        finally:
+            declared.pop(path, None)
+
     def _record(self, method: str, path: str, response: requests.Response) -> None:
         with self._lock:
             self.requests += 1
@@ -283,6 +329,12 @@ class GitLabAPI:
             raise ApiError(f"{what}: GitLab answered with JSON that cannot be read.",
                            "A proxy may have changed the answer; try again, or check what sits in front of GitLab.",
                            ) from None
+        except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError):
+            raise Unreachable(
+                f"GitLab at {self.connection.url} broke off its answer to {what} (retries were exhausted).",
+                "Something between here and GitLab cuts answers short (a proxy, a load balancer's timeout, an "
+                "unstable network); check it, then run again. Nothing was written for this answer.",
+            ) from None
         except (requests.ConnectionError, requests.Timeout) as exc:
             raise Unreachable(
                 f"Could not reach GitLab at {self.connection.url} ({type(exc).__name__}) on {what}.",
@@ -294,12 +346,19 @@ class GitLabAPI:
 
     # -- verbs ----------------------------------------------------------------------------------
     def list(self, template: str, params: Mapping[str, Any] | None = None, *, keyset: str | None = None,
-             **path: Any) -> Iterator[Json]:
+             rows: Any = None, **path: Any) -> Iterator[Json]:
         """Iterate every row of a listing, following the Link header to the end.
 
         keyset="asc"/"desc" asks for keyset pagination ordered by id where GitLab offers it (projects,
         project jobs), which stays fast and complete on any size; other lists use offset pages of 100.
+        `rows`, a TypedDict of the fields the caller reads, lets the pages be decoded for those fields only
+        (janitor.http_json); rows are then dicts holding those of the fields GitLab sent.
         """
+        with self._declared_rows(render_path(template, path), rows):
+            yield from self._list(template, params, keyset, path)
+
+    def _list(self, template: str, params: Mapping[str, Any] | None, keyset: str | None,
+              path: Mapping[str, Any]) -> Iterator[Json]:
         url = render_path(template, path)
         query: dict[str, Any] = dict(params or {})
         query["per_page"] = 100

@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypedDict
 
 from janitor.errors import NotFound
 from janitor.model import Candidate, Json, PlanItem, parse_time
@@ -32,6 +32,26 @@ FINISHED = ("success", "failed", "canceled")
 PIPELINE_FINISHED = frozenset({"success", "failed", "canceled", "skipped", "manual", "blocked"})
 JOB_FIELDS = ("id", "name", "stage", "status", "ref", "tag", "created_at", "started_at", "finished_at",
               "erased_at", "artifacts", "artifacts_expire_at", "pipeline", "web_url")
+
+
+class JobRow(TypedDict, total=False):
+    """The fields of a listed job that collect keeps (JOB_FIELDS): a page of jobs is decoded for these
+    only (janitor.http_json), a fifth of the objects of GitLab's ~1.6 KB per job."""
+
+    id: Any
+    name: Any
+    stage: Any
+    status: Any
+    ref: Any
+    tag: Any
+    created_at: Any
+    started_at: Any
+    finished_at: Any
+    erased_at: Any
+    artifacts: Any
+    artifacts_expire_at: Any
+    pipeline: Any
+    web_url: Any
 
 
 def removable_bytes(job: Json, action: str) -> int:
@@ -75,7 +95,7 @@ class JobArtifacts(ResourceKind):
         pipelines: dict[int, Json] = {}
         keep_trace_only = "erase" in ctx.actions
         # Keyset pagination (order_by=id, sort=desc) is what GitLab recommends for jobs (doc/api/jobs.md).
-        for job in api.list(JOBS, {"scope[]": list(FINISHED)}, keyset="desc", project=project["id"]):
+        for job in api.list(JOBS, {"scope[]": list(FINISHED)}, keyset="desc", rows=JobRow, project=project["id"]):
             pipeline = job.get("pipeline") or {}
             if pipeline.get("id") is not None:
                 pipelines.setdefault(int(pipeline["id"]), {
