@@ -33,6 +33,9 @@ PIPELINE_FINISHED = frozenset({"success", "failed", "canceled", "skipped", "manu
 JOB_FIELDS = ("id", "name", "stage", "status", "ref", "tag", "created_at", "started_at", "finished_at",
               "erased_at", "artifacts", "artifacts_expire_at", "pipeline", "web_url")
 
+_JOB_FIELD_SET = frozenset(JOB_FIELDS)
+PIPELINE_FIELDS = ("id", "project_id", "ref", "sha", "status")  # of each job's pipeline, in `_pipelines`
+
 
 class JobRow(TypedDict, total=False):
     """The fields of a listed job that collect keeps (JOB_FIELDS): a page of jobs is decoded for these
@@ -56,8 +59,11 @@ class JobRow(TypedDict, total=False):
 
 def removable_bytes(job: Json, action: str) -> int:
     """What the action frees: `delete` keeps the trace (log), `erase` takes it too."""
-    return sum(int(a.get("size") or 0) for a in job.get("artifacts") or []
-               if action == "erase" or a.get("file_type") != "trace")
+    total = 0
+    for artifact in job.get("artifacts") or ():
+        if action == "erase" or artifact.get("file_type") != "trace":
+            total += int(artifact.get("size") or 0)
+    return total
 
 
 def fingerprint(job: Json) -> dict[str, Any]:
@@ -95,14 +101,14 @@ class JobArtifacts(ResourceKind):
         pipelines: dict[int, Json] = {}
         keep_trace_only = "erase" in ctx.actions
         # Keyset pagination (order_by=id, sort=desc) is what GitLab recommends for jobs (doc/api/jobs.md).
+        action = "erase" if keep_trace_only else "delete"
         for job in api.list(JOBS, {"scope[]": list(FINISHED)}, keyset="desc", rows=JobRow, project=project["id"]):
             pipeline = job.get("pipeline") or {}
-            if pipeline.get("id") is not None:
-                pipelines.setdefault(int(pipeline["id"]), {
-                    k: pipeline.get(k) for k in ("id", "project_id", "ref", "sha", "status")
-                })
-            if removable_bytes(job, "erase" if keep_trace_only else "delete") > 0:
-                jobs.append({k: job.get(k) for k in JOB_FIELDS})
+            if pipeline.get("id") is not None and int(pipeline["id"]) not in pipelines:
+                pipelines[int(pipeline["id"])] = {k: pipeline.get(k) for k in PIPELINE_FIELDS}
+            if removable_bytes(job, action) > 0:
+                # a row decoded as JobRow (janitor.http_json) already holds exactly the fields kept
+                jobs.append(job if job.keys() == _JOB_FIELD_SET else {k: job.get(k) for k in JOB_FIELDS})
         return {"_jobs": jobs, "_pipelines": sorted(pipelines.values(), key=lambda p: -int(p["id"]))}
 
     def candidates(self, project: Json, action: str) -> Iterator[Candidate]:
