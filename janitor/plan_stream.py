@@ -30,14 +30,19 @@ from janitor.state import Entry
 _PLACEHOLDER = "sha256:" + "0" * 64
 
 
+# json.dumps with these arguments builds an encoder per call; one each, made once, writes the same text.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+_PRETTY = json.JSONEncoder(sort_keys=True, ensure_ascii=False)
+
+
 def _canonical(value: object) -> str:
     """As plan_file.seal serializes: what the digest covers."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _CANONICAL.encode(value)
 
 
 def _pretty(value: object) -> str:
     """An element of a spread list exactly as `model.json_lines` writes it."""
-    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+    return _PRETTY.encode(value)
 
 
 def spread_lines(value: Json, spread: str, rows: Iterable[str]) -> Iterator[str]:
