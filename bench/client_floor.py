@@ -1,5 +1,6 @@
-"""What python-gitlab itself costs per page of 100 jobs, used the way the janitor uses it (GitLabAPI: its
-session, orjson decoding), in one thread: the floor under the janitor's CPU per page. Not part of the package.
+"""What python-gitlab itself costs per page of 100 jobs, used the way collect uses it (GitLabAPI: its session,
+the body read whole, the page decoded for JobRow's fields), in one thread, with nothing done with the rows:
+the floor under the janitor's CPU per page. Not part of the package.
 
     python bench/client_floor.py 200        # GITLAB_URL, GITLAB_TOKEN from the environment; at most 200 pages
 
@@ -17,7 +18,7 @@ from typing import Any
 import requests
 
 from janitor.gitlab_api import Connection, GitLabAPI
-from janitor.resources.job_artifacts import FINISHED
+from janitor.resources.job_artifacts import FINISHED, JobRow
 
 JOBS = "/projects/{project}/jobs"
 
@@ -25,7 +26,7 @@ JOBS = "/projects/{project}/jobs"
 def read_pages(api: GitLabAPI, projects: list[int], limit: int) -> tuple[int, float]:
     before_requests, started = api.requests, time.process_time()
     for project in projects:
-        for _ in api.list(JOBS, {"scope[]": list(FINISHED)}, keyset="desc", project=project):
+        for _ in api.list(JOBS, {"scope[]": list(FINISHED)}, keyset="desc", rows=JobRow, project=project):
             pass
         if api.requests - before_requests >= limit:
             break
