@@ -11,7 +11,6 @@ from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
-from janitor.simulator.page_cache import PageCache
 from janitor.simulator.routing import ApiError, Listing
 
 DEFAULT_PER_PAGE = 20
@@ -35,17 +34,10 @@ def _int(query: dict[str, list[str]], name: str, default: int) -> int:
         raise ApiError(400, {"error": f"{name} is invalid"}) from None
 
 
-def _rows(listing: Listing, chunk: Sequence[Any], pages: PageCache | None = None) -> Any:
-    encode = listing.encode
-    if encode is None:
-        return [listing.render(item) for item in chunk]
-
-    def join() -> bytes:
-        return b"[" + b",".join([encode(item) for item in chunk]) + b"]"
-
-    if pages is not None and listing.page_key is not None and listing.row_state is not None:
-        return pages.page(listing.page_key, chunk, listing.row_state, join)
-    return join()
+def _rows(listing: Listing, chunk: Sequence[Any]) -> Any:
+    if listing.encode is not None:
+        return b"[" + b",".join(listing.encode(chunk)) + b"]"
+    return [listing.render(item) for item in chunk]
 
 
 def _link(base: str, query: dict[str, list[str]], **changes: Any) -> str:
@@ -56,18 +48,17 @@ def _link(base: str, query: dict[str, list[str]], **changes: Any) -> str:
     return f"{base}?{urlencode([(k, v) for k, vs in params.items() for v in vs])}"
 
 
-def paginate(listing: Listing, query: dict[str, list[str]], base: str, offset_limit: int = OFFSET_LIMIT,
-             pages: PageCache | None = None) -> Page:
+def paginate(listing: Listing, query: dict[str, list[str]], base: str, offset_limit: int = OFFSET_LIMIT) -> Page:
     """Cut one page out of `listing`; `base` is the absolute URL of the listing without a query.
     `offset_limit` is the instance's "max offset allowed" (an administrator's setting)."""
     per_page = max(1, min(_int(query, "per_page", DEFAULT_PER_PAGE), MAX_PER_PAGE))
     if listing.keyset is not None:
-        return _keyset_page(listing, query, base, per_page, pages)
-    return _offset_page(listing, query, base, per_page, offset_limit, pages)
+        return _keyset_page(listing, query, base, per_page)
+    return _offset_page(listing, query, base, per_page, offset_limit)
 
 
 def _offset_page(listing: Listing, query: dict[str, list[str]], base: str, per_page: int,
-                 offset_limit: int = OFFSET_LIMIT, cache: PageCache | None = None) -> Page:
+                 offset_limit: int = OFFSET_LIMIT) -> Page:
     page = max(1, _int(query, "page", 1))
     if listing.offset_limit_type and page * per_page > offset_limit:
         raise ApiError(405, {"error": (
@@ -76,7 +67,7 @@ def _offset_page(listing: Listing, query: dict[str, list[str]], base: str, per_p
             "keyset pagination.")})
     total = len(listing.items)
     pages = max(1, -(-total // per_page))
-    rows = _rows(listing, listing.items[(page - 1) * per_page: page * per_page], cache)
+    rows = _rows(listing, listing.items[(page - 1) * per_page: page * per_page])
     counted = total <= COUNT_LIMIT
     has_next = page * per_page < total
     query = {**query, "per_page": [str(per_page)]}
@@ -112,8 +103,7 @@ def decode_cursor(cursor: str) -> int:
         raise ApiError(400, {"message": "400 Bad request - Invalid cursor"}) from None
 
 
-def _keyset_page(listing: Listing, query: dict[str, list[str]], base: str, per_page: int,
-                 pages: PageCache | None = None) -> Page:
+def _keyset_page(listing: Listing, query: dict[str, list[str]], base: str, per_page: int) -> Page:
     # doc/api/rest/_index.md "Keyset-based pagination": only a rel="next" Link, absent on the
     # last page, and no other pagination headers.
     keyset = listing.keyset
@@ -135,7 +125,7 @@ def _keyset_page(listing: Listing, query: dict[str, list[str]], base: str, per_p
         if before_id:
             start = bisect_left(items, -before_id + 1, key=key)
     chunk = items[start: start + per_page]
-    rows = _rows(listing, chunk, pages)
+    rows = _rows(listing, chunk)
     headers: dict[str, str] = {}
     if start + per_page < len(items) and chunk:
         last = keyset.key(chunk[-1])

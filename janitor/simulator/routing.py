@@ -74,12 +74,8 @@ class Listing:
     keyset: Keyset | None = None
     # Set when offset pagination is capped for this type (doc/api/rest/_index.md, "max offset").
     offset_limit_type: str | None = None
-    # An item's JSON bytes, when the route keeps them cached: the page is then served as their join.
-    encode: Callable[[Any], bytes] | None = None
-    # Whole pages kept (janitor.simulator.page_cache): what else decides a page's text besides its rows,
-    # and a row's state; set by routes whose pages are served often and weigh much (job listings).
-    page_key: tuple[Any, ...] | None = None
-    row_state: Callable[[Any], tuple[Any, ...]] | None = None
+    # The items' JSON bytes, when the route keeps them cached: the page is then served as their join.
+    encode: Callable[[Sequence[Any]], list[bytes]] | None = None
 
 
 @dataclass(slots=True)

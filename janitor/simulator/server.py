@@ -302,8 +302,7 @@ class _Handler(BaseHTTPRequestHandler):
                 if isinstance(result, Listing):
                     result.offset_limit_type = result.offset_limit_type or sim.emulation.offset_limited(method,
                                                                                                         raw_path)
-                    body, page_headers = paginate(result, query, f"http://{host}{full_path}", sim.offset_limit,
-                                                  sim.instance.rendered_pages)
+                    body, page_headers = paginate(result, query, f"http://{host}{full_path}", sim.offset_limit)
                     if sim.rewrite_links is not None and "Link" in page_headers:
                         page_headers["Link"] = sim.rewrite_links(page_headers["Link"])
                     headers.update(page_headers)

@@ -13,8 +13,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from janitor.simulator.page_cache import PageCache
-
 # Job and pipeline statuses as GitLab names them (doc/api/jobs.md, doc/api/pipelines.md).
 FINISHED_STATUSES = frozenset({"success", "failed", "canceled", "skipped"})
 JOB_SCOPES = frozenset(
@@ -242,10 +240,9 @@ class Instance:
     def new_id(self, family: str) -> int:
         self.last_ids[family] = self.last_ids.get(family, 0) + 1
         return self.last_ids[family]
-    # Rendered JSON bytes of jobs (routes/jobs.py): job id -> (the state it was rendered from, bytes).
-    rendered_jobs: dict[int, tuple[tuple[Any, ...], bytes]] = field(default_factory=dict)
-    # Whole job pages as served (page_cache.py), checked against their jobs' states on every read.
-    rendered_pages: PageCache = field(default_factory=PageCache)
+    # Rendered JSON bytes of jobs (routes/jobs.py): job id -> (the job's state and the page's host and
+    # project path it was rendered with, bytes).
+    rendered_jobs: dict[int, tuple[tuple[Any, ...], tuple[str, str], bytes]] = field(default_factory=dict)
 
     def add_group(self, group: Group) -> None:
         self.groups[group.id] = group

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from operator import attrgetter
 from typing import Any
 
 import orjson
 
-from janitor.simulator.page_cache import JOB_STATE
 from janitor.simulator.routing import (
     ApiError,
     Context,
@@ -106,33 +107,34 @@ def render_job(job: Job, ctx: Context, project: Project, erase_view: bool = Fals
     return data
 
 
-def _rendered_from(job: Job, ctx: Context, project: Project) -> tuple[Any, ...]:
-    """Everything render_job reads that can change: a cached rendering is served only while it is equal."""
-    p = job.pipeline
-    return (ctx.base_url, project.path_with_namespace, job.name, job.stage, job.status, job.created_at,
-            job.started_at, job.finished_at, job.archive_size, job.metadata_size, job.trace_size, job.junit_size,
-            job.expire_at, job.erased_at, p.id, p.project_id, p.ref, p.sha, p.status, p.tag, p.created_at)
+# Everything render_job reads from a job and its pipeline, read in one C-level call: a cached rendering is
+# served only while all of it (and the page's host and the project's path) is equal.
+JOB_STATE = attrgetter(
+    "id", "name", "stage", "status", "created_at", "started_at", "finished_at", "archive_size", "metadata_size",
+    "trace_size", "junit_size", "expire_at", "erased_at", "pipeline.id", "pipeline.project_id", "pipeline.ref",
+    "pipeline.sha", "pipeline.status", "pipeline.tag", "pipeline.created_at",
+)
+
+
+def encode_jobs(jobs: Sequence[Job], ctx: Context, project: Project) -> list[bytes]:
+    """The jobs' JSON bytes, each rendered once and served again for as long as it is unchanged.
+
+    The benchmark must measure the janitor, not the simulator: rendering a 100-job page costs the
+    simulator milliseconds, a page of cached jobs a join. Each entry is checked against its job's state on
+    every read, so a change (a delete over HTTP, or a test editing the instance) shows at once."""
+    context = (ctx.base_url, project.path_with_namespace)
+    rendered = ctx.instance.rendered_jobs
+    out = []
+    for job, state in zip(jobs, map(JOB_STATE, jobs), strict=True):
+        cached = rendered.get(job.id)
+        if cached is None or cached[0] != state or cached[1] != context:
+            cached = rendered[job.id] = (state, context, orjson.dumps(render_job(job, ctx, project)))
+        out.append(cached[2])
+    return out
 
 
 def encode_job(job: Job, ctx: Context, project: Project) -> bytes:
-    """The job's JSON bytes, rendered once and served again for as long as the job is unchanged.
-
-    The benchmark must measure the janitor, not the simulator: rendering a 100-job page costs the
-    simulator milliseconds, a page of cached jobs is a join. The cache entry is checked against the job's
-    state on every read, so a change (a delete over HTTP, or a test editing the instance) shows at once."""
-    state = _rendered_from(job, ctx, project)
-    cached = ctx.instance.rendered_jobs.get(job.id)
-    if cached is not None and cached[0] == state:
-        return cached[1]
-    data = orjson.dumps(render_job(job, ctx, project))
-    ctx.instance.rendered_jobs[job.id] = (state, data)
-    return data
-
-
-def _page_cached(ctx: Context, project: Project) -> dict[str, Any]:
-    """Job pages are kept whole (janitor.simulator.page_cache): besides its jobs' states (JOB_STATE, the
-    same fields _rendered_from names), a page's text depends only on the project's path and the host."""
-    return {"page_key": ("jobs", project.path_with_namespace, ctx.base_url), "row_state": JOB_STATE}
+    return encode_jobs([job], ctx, project)[0]
 
 
 def _find_job(ctx: Context, project: Project) -> Job:
@@ -163,7 +165,7 @@ def list_jobs(ctx: Context) -> Listing:
     # doc/api/jobs.md: jobs are listed newest first (id descending)
     rows = [j for j in reversed(project.jobs) if not wanted or j.status in wanted]
     return Listing(rows, lambda j: render_job(j, ctx, project), keyset,
-                   encode=lambda j: encode_job(j, ctx, project), **_page_cached(ctx, project))
+                   encode=lambda jobs: encode_jobs(jobs, ctx, project))
 
 
 @route("GET", "/projects/:id/pipelines/:pipeline_id/jobs")
@@ -176,8 +178,7 @@ def list_pipeline_jobs(ctx: Context) -> Listing:
     if pipeline is None or pipeline.project_id != project.id:
         raise not_found("Pipeline")
     rows = [j for j in pipeline.jobs if not wanted or j.status in wanted]
-    return Listing(rows, lambda j: render_job(j, ctx, project), encode=lambda j: encode_job(j, ctx, project),
-                   **_page_cached(ctx, project))
+    return Listing(rows, lambda j: render_job(j, ctx, project), encode=lambda jobs: encode_jobs(jobs, ctx, project))
 
 
 @route("GET", "/projects/:id/jobs/:job_id")
