@@ -71,6 +71,12 @@ def rows(report: dict[str, Any]) -> list[Row]:
                 out.append(_line(label, f"janitor {step}, rate-limited", r, None,
                                  f"{limit}: floor {r['floor_s']:.1f}s, wall/floor {r['wall_over_floor']:.2f}; "
                                  f"{r['throttled']} x 429 ({r['throttled_percent']}%){extra}"))
+    for mode, runs in (report.get("plan_memory") or {}).items():
+        for r in runs:
+            label = f"plan memory ({r['projects']:,} projects{', --state' if mode == 'state' else ''})"
+            out.append([label, "janitor plan", "0", "", "", _n(r["wall_s"], 1), "", _n(r["peak_rss_mib"], 1),
+                        f"{r['cpu_s']:.1f} / 0", f"{r['actions']:,} items planned, {r['pending']:,} pending; "
+                        f"plan.json {r['plan_mib']} MiB"])
     return out
 
 
@@ -78,8 +84,24 @@ def _check(name: str, holds: bool, measured: str, target: str) -> dict[str, Any]
     return {"target": name, "holds": holds, "measured": measured, "wanted": target}
 
 
-def evaluate_targets(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def evaluate_targets(results: list[dict[str, Any]],
+                     plan_memory: dict[str, list[dict[str, Any]]] | None = None) -> list[dict[str, Any]]:
     checks: list[dict[str, Any]] = []
+    for mode, rows in (plan_memory or {}).items():
+        if len(rows) < 2:
+            continue
+        small, large = rows[0], rows[-1]
+        label = f"{large['projects']:,} projects" + (" with --state" if mode == "state" else "")
+        growth = large["projects"] / small["projects"]
+        checks.append(_check(f"plan peak RSS at {label}", large["peak_rss_mib"] <= 512,
+                             f"{large['peak_rss_mib']:.0f} MiB", "<= 512 MiB"))
+        ratio = large["peak_rss_mib"] / small["peak_rss_mib"]
+        checks.append(_check(f"plan peak RSS at {label} over {small['projects']:,}", ratio <= 2,
+                             f"{ratio:.2f}x ({small['peak_rss_mib']:.0f} MiB)", "<= 2x"))
+        time_ratio = large["wall_s"] / small["wall_s"]
+        checks.append(_check(f"plan time at {label} over {small['projects']:,}", time_ratio <= 1.2 * growth,
+                             f"{time_ratio:.1f}x ({large['wall_s']:.1f} s vs {small['wall_s']:.1f} s)",
+                             f"<= {1.2 * growth:.0f}x"))
     for s in results:
         scale = s["scale"]
         b, j = s["baseline_collect"], s["janitor_collect"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
 import tempfile
 import time
@@ -45,6 +46,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, help="passed to janitor collect (default: its own, the usable CPUs)")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds any one measured process may take")
     parser.add_argument("--workdir", type=Path, help="where inventories and plans go (default: a temp dir)")
+    parser.add_argument("--plan-memory", default="",
+                        help="project counts for plan's memory and time, with and without --state "
+                             "(bench/plan_memory.py), e.g. 1000,10000; '' (the default) skips them")
+    parser.add_argument("--plan-cache", type=Path, default=Path(tempfile.gettempdir()) / "janitor-plan-bench",
+                        help="where --plan-memory keeps its collected inventories between runs")
     parser.add_argument("--json", type=Path, help="write the results as JSON here")
     parser.add_argument("--markdown", type=Path, help="write the results table as markdown here")
     args = parser.parse_args(argv)
@@ -75,9 +81,16 @@ def main(argv: list[str] | None = None) -> int:
                                 workdir=workdir)
             results.append(measure(SCALES[name], settings, note=lambda text: print(text, file=sys.stderr,
                                                                                     flush=True)))
+    plan_memory: dict[str, list[dict[str, Any]]] = {}
+    if args.plan_memory:
+        for state in (False, True):
+            print(f"[plan memory] {args.plan_memory} projects{' with --state' if state else ''}", file=sys.stderr,
+                  flush=True)
+            plan_memory["state" if state else "plain"] = _plan_memory(args.plan_memory, args.seed, args.plan_cache,
+                                                                      state, args.timeout)
     report = {"command": command.strip(), "python": sys.version.split()[0], "latency_s": args.latency,
-              "elapsed_s": round(time.monotonic() - started, 1), "scales": results,
-              "targets": evaluate_targets(results)}
+              "elapsed_s": round(time.monotonic() - started, 1), "scales": results, "plan_memory": plan_memory,
+              "targets": evaluate_targets(results, plan_memory)}
     print(text_table(report))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
@@ -86,6 +99,17 @@ def main(argv: list[str] | None = None) -> int:
         args.markdown.parent.mkdir(parents=True, exist_ok=True)
         args.markdown.write_text(markdown(report), encoding="utf-8")
     return 0
+
+
+def _plan_memory(scales: str, seed: int, cache: Path, state: bool, timeout: float) -> list[dict[str, Any]]:
+    """bench/plan_memory.py's rows (one JSON line per scale) for these project counts."""
+    command = [sys.executable, str(Path(__file__).resolve().parent / "plan_memory.py"), "--scales", scales,
+               "--seed", str(seed), "--cache", str(cache), *(["--state"] if state else [])]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout * 4)
+    if done.returncode != 0:
+        raise RuntimeError(f"plan_memory.py exited {done.returncode}:\n{done.stderr[-3000:]}")
+    rows = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    return [row for row in rows if "projects" in row]
 
 
 if __name__ == "__main__":

@@ -20,7 +20,8 @@ def test_smallest_scale_reports_every_figure_within_the_request_budget(tmp_path:
     markdown = tmp_path / "bench.md"
     command = [sys.executable, str(ROOT / "bench" / "run.py"), "--scales", "small", "--latency", "0.002",
                "--apply-items", "300", "--baseline-apply-items", "50", "--rate-limited", "",
-               "--timeout", "120", "--workdir", str(tmp_path / "work"), "--json", str(out), "--markdown", str(markdown)]
+               "--timeout", "120", "--workdir", str(tmp_path / "work"), "--json", str(out), "--markdown", str(markdown),
+               "--plan-memory", "20,40", "--plan-cache", str(tmp_path / "plan-cache")]
     done = subprocess.run(command, capture_output=True, text=True, timeout=240, cwd=ROOT)
     assert done.returncode == 0, done.stderr[-3000:]
 
@@ -58,7 +59,16 @@ def test_smallest_scale_reports_every_figure_within_the_request_budget(tmp_path:
     assert {c["target"] for c in report["targets"]} >= {
         "requests over minimum (small)", "apply rate vs sequential (small)", "simulator CPU per request (small)",
         "baseline time per request over latency (small)", "janitor CPU per 100-job page, all processes (small)",
-        "collect peak RSS summed over processes (small)", "plan byte-identical run to run (small)"}
+        "collect peak RSS summed over processes (small)", "plan byte-identical run to run (small)",
+        # plan's memory and time at two sizes, with and without --state (bench/plan_memory.py)
+        "plan peak RSS at 40 projects", "plan peak RSS at 40 projects over 20", "plan time at 40 projects over 20",
+        "plan peak RSS at 40 projects with --state", "plan peak RSS at 40 projects with --state over 20",
+        "plan time at 40 projects with --state over 20"}
+    for mode in ("plain", "state"):
+        runs = report["plan_memory"][mode]
+        assert [r["projects"] for r in runs] == [20, 40]
+        assert all(r["peak_rss_mib"] > 0 and r["wall_s"] > 0 and r["actions"] + r["pending"] > 0 for r in runs)
+    assert all(r["pending"] > 0 for r in report["plan_memory"]["state"])  # the grace rule holds items back
     assert "| janitor collect |" in markdown.read_text(encoding="utf-8")
     for shown in ("janitor collect", "ms CPU/request", "KB/page", "latency floor", "ms/page", "python-gitlab alone",
                   "peak RSS summed over processes", "byte-identical", "x latency"):
