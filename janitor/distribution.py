@@ -11,7 +11,6 @@ import argparse
 import re
 import sys
 from collections.abc import Sequence
-from importlib import metadata
 from typing import Any, NoReturn
 
 from janitor import __version__
@@ -26,6 +25,8 @@ def _normalized(name: str) -> str:
 
 def foreign_distributions() -> list[str]:
     """'name version' of every installed distribution other than ours that provides the `janitor` package."""
+    from importlib import metadata  # here, not at start-up: importing it costs every command ~20 ms
+
     try:
         providers = metadata.packages_distributions().get(IMPORT_NAME, [])
     except Exception:  # a broken dist-info elsewhere must not break --version
