@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import state_reference as reference
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from janitor.cli import main
-from janitor.grace import GraceClock, grace_section
+from janitor.grace import grace_section
 from janitor.inventory import InventoryWriter, read_inventory
 from janitor.model import format_time
 from janitor.plan_file import build_plan, read_plan, write_plan
@@ -28,7 +29,7 @@ from janitor.report import html as html_report
 from janitor.report import markdown as markdown_report
 from janitor.report import report_of, write_reports
 from janitor.report.data import DETAIL_PROJECTS, DETAIL_ROWS
-from janitor.state import read_state, state_bytes, state_digest, state_json
+from janitor.state import state_bytes, state_digest, state_json
 
 NOW = datetime(2026, 6, 1, tzinfo=timezone.utc)
 URL = "https://gitlab.example.com"
@@ -85,11 +86,12 @@ def _inventory(directory: Path, projects: list[tuple[str, list[Any], bool, int]]
 
 def _reference(policy_file: Path, inventory: Path, out: Path, state: Path | None = None) -> dict[str, bytes]:
     """The plan, reports and state of the whole evaluation held in memory (the pre-streaming way); `state`:
-    the previous run's state file, as `plan --state` reads it."""
+    the previous run's state file, read whole and kept in a dict as before it was streamed to disk."""
     policy = load_policy(policy_file)
     inv = read_inventory(inventory)
-    clock = GraceClock(policy, read_state(state, URL, NOW) if state else None, NOW)
-    evaluation = evaluate(policy, inv, NOW, clock)
+    previous = reference.parse_state(state, state.read_bytes(), URL, NOW) if state else None
+    clock = reference.GraceClock(policy, previous, NOW)
+    evaluation = evaluate(policy, inv, NOW, clock)  # type: ignore[arg-type]  # the clock before streaming
     header = {"gitlab_url": URL, "created_at": inv.timestamp, "policy": str(policy_file),
               "policy_digest": policy.digest, "inventory_digest": inv.digest, "plan_digest": None,
               "gitlab_version": None}
