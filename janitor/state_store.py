@@ -23,7 +23,7 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MICROSECOND = timedelta(microseconds=1)
 _BATCH = 4096
 # SQLite's page cache and sort memory, per store (negative: in KiB)
-_CACHE = "PRAGMA cache_size = -16384"
+_CACHE = "PRAGMA cache_size = -2048"
 
 
 @dataclass(frozen=True)
