@@ -127,19 +127,23 @@ def _read(path: str | Path, handle: IO[bytes], gitlab_url: str, now: datetime) -
         stores.append(PreviousEntries())
         items = _Items(stores[-1])
         try:
-            data, from_stream, digest = _stream(handle, items.add)
-        except ValueError:  # bad JSON, bad UTF-8, not an object: the whole file read as always, for its verdict
+            streamed: tuple[Any, bool, str] | None = _stream(handle, items.add)
+        except ValueError:  # bad JSON, bad UTF-8, not an object
+            streamed = None  # (read again outside this block, which would keep the stream's window alive)
+        if streamed is None:  # the whole file read as it always was, for json's own verdict
+            stores.pop().close()
             stores.append(PreviousEntries())
             items = _Items(stores[-1])
             handle.seek(0)
             raw = handle.read(MAX_STATE_BYTES + 1)
-            data, digest = _decode(path, raw), state_digest(raw)
-            from_stream = isinstance(data, dict) and type(data.get("items")) is list
-            if from_stream:
-                for index, item in enumerate(data.pop("items")):
-                    items.add(index, item)
+            data = _decode(path, raw)
+            listed = isinstance(data, dict) and type(data.get("items")) is list
+            for index, item in enumerate(data.pop("items") if listed else ()):
+                items.add(index, item)
+            streamed = data, listed, state_digest(raw)
+        data, listed, digest = streamed
         items.store.seal()
-        url, updated = _checked(path, data, items if from_stream else None, gitlab_url, now)
+        url, updated = _checked(path, data, items if listed else None, gitlab_url, now)
         state = State(str(path), url, updated, items.store, digest)
         stores.remove(items.store)
         return state
