@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator, Mapping
+from collections.abc import ItemsView, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from itertools import count
@@ -135,11 +135,26 @@ class PreviousEntries(Mapping[str, Entry]):
     def __iter__(self) -> Iterator[str]:
         return (str(row[0]) for row in self._db.execute("SELECT id FROM entry ORDER BY number"))
 
+    def items(self) -> ItemsView[str, Entry]:
+        return _AllEntries(self)
+
+    def all_entries(self) -> Iterator[tuple[str, Entry]]:
+        """(id, entry) in file order, in one pass (Mapping's own items() would look each id up)."""
+        return ((row[0], _entry(row)) for row in self._db.execute(
+            "SELECT id, rule, first, fingerprint FROM entry ORDER BY number"))
+
     def __len__(self) -> int:
         return self._length
 
     def close(self) -> None:
         self._db.close()
+
+
+class _AllEntries(ItemsView[str, Entry]):
+    _mapping: PreviousEntries
+
+    def __iter__(self) -> Iterator[tuple[str, Entry]]:
+        return self._mapping.all_entries()
 
 
 def _entry(row: tuple[Any, ...]) -> Entry:

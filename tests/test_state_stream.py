@@ -88,7 +88,9 @@ def _outcome(read: Any) -> tuple[Any, ...]:
     except JanitorError as exc:
         return ("refused", type(exc).__name__, exc.message, exc.hint, exc.exit_code)
     try:
-        return ("read", state.gitlab_url, state.updated_at, list(state.entries.items()))
+        entries = state.entries
+        return ("read", state.gitlab_url, state.updated_at, list(entries.items()), [entries[i] for i in entries],
+                len(entries), "no such id" in entries)
     finally:
         if hasattr(state, "close"):
             state.close()
