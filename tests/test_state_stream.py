@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,7 @@ import janitor.inventory_stream
 import janitor.state_store
 from janitor.errors import JanitorError
 from janitor.grace import GraceClock
+from janitor.inventory import InventoryWriter
 from janitor.model import PlanItem, format_time, json_lines
 from janitor.policy import load_policy
 from janitor.state import Entry, parse_state, read_state, state_bytes, state_digest, state_json
@@ -219,3 +222,50 @@ def test_the_store_is_a_file_in_the_temp_dir_that_no_exit_can_leave_behind(tmp_p
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["2000", "0", "1"]
     assert list(temp.iterdir()) == []
+
+
+_GRACE_POLICY = """\
+version: 1
+scope: {groups: [acme]}
+rules:
+  - name: old-artifacts
+    resource: job_artifacts
+    action: delete
+    grace: 20d
+    match: {older_than: 30d}
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("after", [0.8, 1.6, 2.4])
+def test_ctrl_c_during_plan_with_a_state_leaves_no_temporary_file_and_the_old_state(tmp_path: Path,
+                                                                                     after: float) -> None:
+    """Interrupted wherever it is (reading the state, planning, writing), `plan --state` leaves nothing in
+    the temporary directory, no partial plan or state, and the previous state as it was."""
+    inventory = tmp_path / "inv"
+    writer = InventoryWriter(inventory, format_time(NOW), {"gitlab_url": URL})
+    for number in range(1, 601):  # past the stores' 2 MiB caches: their files are on disk
+        writer.add_project({"id": number, "path_with_namespace": f"acme/p{number}", "_pipelines": [],
+                            "_jobs": [{"id": number * 100 + n, "status": "success", "ref": f"r{n}",
+                                       "finished_at": format_time(NOW - timedelta(days=90)),
+                                       "artifacts": [{"file_type": "archive", "size": 10}]} for n in range(40)]})
+    writer.commit()
+    policy = tmp_path / "policy.yml"
+    policy.write_text(_GRACE_POLICY, encoding="utf-8")
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "janitor", "plan", "--policy", str(policy), "--inventory", str(inventory),
+               "--out", str(out / "plan.json"), "--report-dir", str(out), "--state", str(out / "state.json")]
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    env = {**os.environ, "TMPDIR": str(temp), "SQLITE_TMPDIR": str(temp)}
+    subprocess.run(command, capture_output=True, check=True, env=env)  # the previous run's state
+    before = (out / "state.json").read_bytes()
+    (out / "plan.json").unlink()
+    running = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    time.sleep(after)
+    running.send_signal(signal.SIGINT)
+    _, err = running.communicate(timeout=120)
+    assert list(temp.iterdir()) == []
+    assert not list(out.glob(".*.partial"))
+    if running.returncode != 0:
+        assert (out / "state.json").read_bytes() == before and not (out / "plan.json").exists(), err
