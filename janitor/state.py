@@ -5,6 +5,10 @@ The file is untrusted input (a CI artifact, a file anyone may edit): it is read 
 inventory (strict JSON, a size bound, exact types, ISO times, no duplicate ids), and one for another
 GitLab, or from after the inventory was taken, is refused. It is written deterministically (the same
 inputs give the same bytes, one item per line) and atomically (a crash leaves the old file whole).
+
+It is read once, streamed: each item is checked as it passes and goes to a temporary store on disk
+(janitor/state_store.py), which the grace clock asks a project at a time, so a state of a million items
+costs the plan no more memory than one of ten. Its errors are the ones reading it whole always gave.
 """
 
 from __future__ import annotations
@@ -44,7 +48,7 @@ __all__ = ["ENTRY", "FORMAT", "HEAD", "MAX_STATE_BYTES", "STATE_SCHEMA", "VERSIO
 FORMAT = "gitlab-janitor-state"
 VERSION = 1
 # An entry is about 250 bytes: a million items under grace is a quarter of this. Past it, the file is not
-# one janitor wrote, and reading it whole would exhaust memory before any check could say so.
+# one janitor wrote (and one that is not strict JSON is read whole, to say where it is damaged).
 MAX_STATE_BYTES = 1 << 30
 _AS_WRITTEN = ("Use the state file exactly as `janitor plan --state` wrote it, or delete it to start every "
                "grace period afresh (nothing under a grace rule is removed on that run).")

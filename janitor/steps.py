@@ -77,6 +77,8 @@ def run_plan(options: PlanOptions, env: dict[str, str], warn: Callable[[str], No
 
 def _plan(options: PlanOptions, policy: Policy, inventory: Inventory, url: str, clock: GraceClock,
           warn: Callable[[str], None]) -> PlanOutcome:
+    """The plan proper, its previous state (if any) open in `clock`: evaluate every project, judge the
+    limits, then write the plan, the reports and the next state."""
     now = clock.now
     if clock.grace and options.state is None:
         warn(f"no --state: nothing under a grace rule ({', '.join(sorted(clock.grace))}) can ever be removed, "
