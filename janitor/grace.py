@@ -13,15 +13,13 @@ action and never counted against a limit. The clock lives in the state file (jan
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from janitor.model import Json, PlanItem, format_time, parse_time
 from janitor.policy.model import Policy
-from janitor.state import Entry, State
+from janitor.state import State
+from janitor.state_store import Entry, NextEntries, Stored, canonical_fingerprint, project_key
 from janitor.units import parse_duration
 
 
@@ -52,18 +50,37 @@ def due_text(due: str) -> str:
     return when.strftime("%Y-%m-%d %H:%M UTC")
 
 
-def _canonical(fingerprint: Mapping[str, Any]) -> str:
-    # Compared as JSON: the state holds lists where a fresh fingerprint may hold tuples
-    return json.dumps(dict(fingerprint), sort_keys=True, separators=(",", ":"))
-
-
 class GraceClock:
+    """Consulted for every item the plan would remove, a project at a time: the previous state's entries
+    of the project at hand are read from disk when its first item comes, and this run's entries go to disk
+    (janitor/state_store.py), so the clock's memory does not grow with the number of items under grace.
+    Close it (or use it in a `with`) to drop its temporary store."""
+
     def __init__(self, policy: Policy, previous: State | None, now: datetime) -> None:
         self.now = now
         self.grace: dict[str, timedelta] = {r.name: parse_duration(r.grace) for r in policy.rules if r.grace}
-        self.previous: Mapping[str, Entry] = previous.entries if previous else {}
-        self.entries: dict[str, Entry] = {}
-        self._by_project: dict[str, list[Entry]] | None = None
+        self._previous = previous.entries if previous else None
+        self.entries = NextEntries()
+        self._project: str | None = None
+        self._of_project: dict[str, Stored] = {}
+
+    def __enter__(self) -> GraceClock:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.entries.close()
+
+    def _before(self, project: str) -> dict[str, Stored]:
+        """The previous state's entries of a project (items are evaluated a project at a time)."""
+        if self._previous is None:
+            return {}
+        if project != self._project:
+            self._of_project = self._previous.of_project(project)
+            self._project = project
+        return self._of_project
 
     def hold(self, item: PlanItem) -> Pending | None:
         """None when the item may be removed now (its rule has no grace, or its grace has passed);
@@ -71,24 +88,20 @@ class GraceClock:
         grace = self.grace.get(item.rule)
         if grace is None:
             return None
-        before = self.previous.get(item.id)
-        if before and before.rule == item.rule and _canonical(before.fingerprint) == _canonical(item.fingerprint):
+        before = self._before(project_key(item.id)).get(item.id)
+        if before and before.rule == item.rule and before.fingerprint == canonical_fingerprint(item.fingerprint):
             first = before.first_qualified
         else:
             first = self.now
-        self.entries[item.id] = Entry(item.id, item.rule, first, dict(item.fingerprint))
+        self.entries.put(Entry(item.id, item.rule, first, dict(item.fingerprint)))
         due = first + grace
         return None if due <= self.now else Pending(item, first, due)
 
     def carry(self, project_id: int, rule: str | None = None) -> None:
         """Keep the clocks of a project (or of one rule in it) the inventory could not evaluate."""
-        if self._by_project is None:  # indexed once: a run may have many incomplete projects
-            self._by_project = {}
-            for entry in self.previous.values():
-                self._by_project.setdefault(entry.id.split("/", 1)[0], []).append(entry)
-        for entry in self._by_project.get(str(project_id), ()):
-            if entry.rule in self.grace and rule in (None, entry.rule):
-                self.entries.setdefault(entry.id, entry)
+        for stored in self._before(str(project_id)).values():
+            if stored.rule in self.grace and rule in (None, stored.rule):
+                self.entries.keep(stored.entry())
 
 
 def grace_section(policy: Policy) -> Json:

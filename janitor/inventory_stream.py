@@ -25,7 +25,9 @@ class NotAnObject(ValueError):
     in its own words."""
 
 
-class _Scanner:
+class Scanner:
+    """A JSON text read a value at a time (janitor/state.py streams the state's items with it too)."""
+
     def __init__(self, handle: IO[str]) -> None:
         self.handle = handle
         self.buf = ""
@@ -99,6 +101,21 @@ class _Scanner:
             if found != ",":
                 raise ValueError(f"expected ',' or '}}', found {show(found) if found else 'the end of the file'}")
 
+    def list_values(self) -> Iterator[Any]:
+        """The elements of the list starting here."""
+        self.take("[")
+        if self.peek() == "]":
+            self.pos += 1
+            return
+        while True:
+            yield self.value()
+            found = self.peek()
+            self.pos += 1
+            if found == "]":
+                return
+            if found != ",":
+                raise ValueError(f"expected ',' or ']', found {show(found) if found else 'the end of the file'}")
+
     def end(self) -> None:
         if self.peek():
             raise ValueError("extra data after the top-level object")
@@ -107,7 +124,7 @@ class _Scanner:
 def stream_file(handle: IO[str], entries: bool) -> Iterator[tuple[str, Any]]:
     """With `entries`, each (key, entry) of "entries"; without, the other top-level (key, value) pairs, the
     entries parsed and dropped. Raises NotAnObject, JsonProblem or ValueError (bad JSON)."""
-    scan = _Scanner(handle)
+    scan = Scanner(handle)
     if scan.peek() != "{":
         raise NotAnObject("not an object")
     found = False

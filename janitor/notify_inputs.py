@@ -52,7 +52,10 @@ def read_state(path: str | Path, plan: LoadedPlan) -> dict[str, datetime]:
                             "the same `janitor plan --state` run.")
     # the same bytes that were hashed: the state's updated_at is the plan's time (both are the inventory's)
     state = parse_state(path, raw, plan.gitlab_url, plan.created_at)
-    return {item_id: entry.first_qualified for item_id, entry in state.entries.items()}
+    try:
+        return {item_id: entry.first_qualified for item_id, entry in state.entries.items()}
+    finally:
+        state.close()  # its entries are in a temporary database
 
 
 def notices(plan: LoadedPlan, first_qualified: Mapping[str, datetime]) -> dict[int, list[Notice]]:

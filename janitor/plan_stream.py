@@ -24,7 +24,6 @@ from typing import IO
 from janitor import plan_file
 from janitor.model import Json, ProjectResult
 from janitor.report.data import DETAIL_PROJECTS, ReportTotals, project_detail, project_json, project_summary
-from janitor.state import Entry
 
 # the digest is written as this placeholder, then overwritten in place once the items are hashed
 _PLACEHOLDER = "sha256:" + "0" * 64
@@ -219,17 +218,18 @@ class PlanSpool:
             os.fsync(handle.fileno())
         return sealed
 
-    def write_state(self, path: str | Path, head: Json, entries: Iterable[Entry]) -> str:
-        """The next state file, `state_bytes(state_json(...))` byte for byte, written entry by entry under a
-        temporary name until `publish_state`; returns its digest (state.state_digest). Never one string in
-        memory: at 300,000 items under grace that string, its bytes and their dicts cost hundreds of MiB."""
+    def write_state(self, path: str | Path, head: Json, lines: Iterable[str]) -> str:
+        """The next state file, `state_bytes(state_json(...))` byte for byte, written from its entries' lines
+        (`state.entry_line`, sorted by id) under a temporary name until `publish_state`; returns its digest
+        (state.state_digest). Never one string in memory: at 300,000 items under grace that string, its
+        bytes and their dicts cost hundreds of MiB."""
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(f".{target.name}.partial")
         self._state_partial = (tmp, target)  # removed by close() unless published
         digest = hashlib.sha256()
         with open(tmp, "wb") as handle:
-            for piece in spread_lines(head, "items", (_pretty(entry.to_json()) for entry in entries)):
+            for piece in spread_lines(head, "items", lines):
                 data = piece.encode("utf-8")
                 digest.update(data)
                 handle.write(data)

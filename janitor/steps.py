@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from janitor.errors import InventoryError, SafetyRefusal, UsageError
 from janitor.gitlab_api import Connection, normalize_url
 from janitor.grace import GraceClock, grace_section
-from janitor.inventory import read_inventory
+from janitor.inventory import Inventory, read_inventory
 from janitor.model import Json, parse_time
 from janitor.plan_stream import PlanSpool
 from janitor.planner import Evaluation, check_limits, evaluate_projects, new_evaluation
 from janitor.policy import load_policy
-from janitor.policy.model import scope_lock_violations
+from janitor.policy.model import Policy, scope_lock_violations
 from janitor.report import report_data, write_reports
 from janitor.state import read_state, state_json
 
@@ -66,8 +67,19 @@ def run_plan(options: PlanOptions, env: dict[str, str], warn: Callable[[str], No
     url = normalize_url(str(url))
     if inventory.meta and not inventory.meta.get("complete", True):
         warn("the inventory is incomplete: projects whose listing failed are not planned")
-    previous = read_state(options.state, url, now) if options.state else None
-    clock = GraceClock(policy, previous, now)
+    with ExitStack() as stack:
+        previous = read_state(options.state, url, now) if options.state else None
+        if previous is not None:
+            stack.callback(previous.close)
+        clock = stack.enter_context(GraceClock(policy, previous, now))
+        return _plan(options, policy, inventory, url, clock, warn)
+
+
+def _plan(options: PlanOptions, policy: Policy, inventory: Inventory, url: str, clock: GraceClock,
+          warn: Callable[[str], None]) -> PlanOutcome:
+    """The plan proper, its previous state (if any) open in `clock`: evaluate every project, judge the
+    limits, then write the plan, the reports and the next state."""
+    now = clock.now
     if clock.grace and options.state is None:
         warn(f"no --state: nothing under a grace rule ({', '.join(sorted(clock.grace))}) can ever be removed, "
              "since each run starts its grace period afresh; pass --state FILE to carry it across runs")
@@ -90,8 +102,7 @@ def run_plan(options: PlanOptions, env: dict[str, str], warn: Callable[[str], No
             # a refused plan leaves the old state, so no clock starts on a run that planned nothing
             new_state = spool.write_state(options.state, {k: v for k, v in state_json((), url, now).items()
                                                           if k != "items"},
-                                          sorted(clock.entries.values(), key=lambda e: e.id)
-                                          ) if options.state else None
+                                          clock.entries.lines()) if options.state else None
             head = spool.plan_head(gitlab_url=url, created_at=now, policy_digest=policy.digest,
                                    inventory_digest=inventory.digest, scope_lock=options.scope_lock,
                                    grace=grace_section(policy), notify=policy.notify.to_json(),
