@@ -8,6 +8,7 @@ import binascii
 import json
 from bisect import bisect_left
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlencode
 
@@ -41,11 +42,17 @@ def _rows(listing: Listing, chunk: Sequence[Any]) -> Any:
 
 
 def _link(base: str, query: dict[str, list[str]], **changes: Any) -> str:
-    params = {key: list(values) for key, values in query.items()}
-    for key, value in changes.items():
-        params.pop(key, None)
-        params[key] = [str(value)]
-    return f"{base}?{urlencode([(k, v) for k, vs in params.items() for v in vs])}"
+    """`base` with the query, each changed parameter moved to the end with its new value."""
+    kept = tuple((k, tuple(vs)) for k, vs in query.items() if k not in changes)
+    encoded = _encoded(kept)
+    tail = urlencode([(k, str(v)) for k, v in changes.items()])
+    return f"{base}?{encoded}&{tail}" if encoded else f"{base}?{tail}"
+
+
+@lru_cache(maxsize=1024)
+def _encoded(pairs: tuple[tuple[str, tuple[str, ...]], ...]) -> str:
+    # a listing's query is the same on every page but for the parameter that moves (page, cursor, id_*)
+    return urlencode([(k, v) for k, vs in pairs for v in vs])
 
 
 def paginate(listing: Listing, query: dict[str, list[str]], base: str, offset_limit: int = OFFSET_LIMIT) -> Page:

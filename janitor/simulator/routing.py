@@ -160,11 +160,27 @@ def route(method: str, template: str) -> Callable[[Handler], Handler]:
     return register
 
 
+_RESOLVED: dict[tuple[str, str], tuple[Route, dict[str, str]] | None] = {}
+_RESOLVED_MAX = 20_000  # paths remembered at most; past it the memo starts afresh
+
+
 def resolve(method: str, raw_path: str) -> tuple[Route, dict[str, str]] | None:
-    for candidate in ROUTES:
-        if candidate.method != method:
-            continue
-        matched = candidate.pattern.match(raw_path)
-        if matched:
-            return candidate, {k: unquote(v) for k, v in matched.groupdict().items()}
-    return None
+    """The route a request goes to and its path parameters, URL-decoded. Each request resolves its path
+    twice (the version emulation, then dispatch) against every registered pattern in turn, so answers are
+    remembered; the routes never change once the modules are imported."""
+    key = (method, raw_path)
+    if key in _RESOLVED:
+        found = _RESOLVED[key]
+    else:
+        found = None
+        for candidate in ROUTES:
+            if candidate.method != method:
+                continue
+            matched = candidate.pattern.match(raw_path)
+            if matched:
+                found = candidate, {k: unquote(v) for k, v in matched.groupdict().items()}
+                break
+        if len(_RESOLVED) >= _RESOLVED_MAX:
+            _RESOLVED.clear()
+        _RESOLVED[key] = found
+    return None if found is None else (found[0], dict(found[1]))

@@ -317,7 +317,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _send(self, status: int, payload: bytes, content_type: str | None, headers: dict[str, str]) -> None:
         # One write for the head and the body: with keep-alive, a second small write costs a round trip.
         lines = [f"HTTP/1.1 {status} {self.responses.get(status, ('',))[0]}",
-                 f"Server: {self.version_string()}", f"Date: {self.date_time_string()}"]
+                 f"Server: {self.version_string()}", f"Date: {_http_date()}"]
         if content_type:
             lines.append(f"Content-Type: {content_type}")
         lines.append(f"Content-Length: {len(payload)}")
@@ -326,6 +326,16 @@ class _Handler(BaseHTTPRequestHandler):
         if self.close_connection:
             lines.append("Connection: close")
         self.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "strict") + payload)
+
+
+_DATE: list[Any] = [0, ""]  # the second and its HTTP date, formatted once a second rather than per answer
+
+
+def _http_date() -> str:
+    now = int(time.time())
+    if now != _DATE[0]:
+        _DATE[:] = [now, formatdate(now, usegmt=True)]
+    return str(_DATE[1])
 
 
 def body_params(payload: bytes, content_type: str) -> dict[str, list[str]]:

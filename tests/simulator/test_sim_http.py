@@ -54,3 +54,30 @@ def test_bad_request_lines_and_headers_are_refused(sim: Simulator) -> None:
     too_many = request("/api/v4/version", *(f"X-{i}: {i}" for i in range(101)))
     assert exchange(sim, too_many).startswith(b"HTTP/1.1 431")
     assert sim.requests == []  # none of them reached the API
+
+
+def test_pagination_links_keep_the_query_and_move_the_changed_parameter_last() -> None:
+    from urllib.parse import urlencode
+
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from janitor.simulator.pagination import _link
+
+    def reference(base: str, query: dict[str, list[str]], **changes: object) -> str:
+        params = {key: list(values) for key, values in query.items()}
+        for key, value in changes.items():
+            params.pop(key, None)
+            params[key] = [str(value)]
+        return f"{base}?{urlencode([(k, v) for k, vs in params.items() for v in vs])}"
+
+    names = st.sampled_from(["page", "cursor", "per_page", "scope[]", "a b", "ü", "id_after"])
+
+    @settings(max_examples=200, deadline=None)
+    @given(st.dictionaries(names, st.lists(st.text(max_size=5), max_size=3), max_size=5),
+           st.dictionaries(st.sampled_from(["page", "cursor", "id_after", "id_before"]), st.integers(0, 99),
+                           min_size=1, max_size=2))
+    def check(query: dict[str, list[str]], changes: dict[str, int]) -> None:
+        assert _link("http://h/api/v4/x", query, **changes) == reference("http://h/api/v4/x", query, **changes)
+
+    check()
