@@ -113,8 +113,10 @@ def run_demo(directory: Path, out: Callable[[str], None], note: Callable[[str], 
 
         out("== 4. check: collect and plan again")
         collect(policy, GitLabAPI(conn), CollectOptions(out=directory / "inventory-after"))
+        # with its reports: the protected items are counted from their kept lists, which plan builds only then
         again = run_plan(PlanOptions(policy=policy_path, inventory=directory / "inventory-after",
-                                     out=directory / "plan-after.json", state=state), env, note)
+                                     out=directory / "plan-after.json", report_dir=directory / "report-after",
+                                     state=state), env, note)
         after = _protected(again.report)
         out(f"   {again.report['totals']['remove_items']} items left to delete, "
             f"{again.report['totals']['pending_items']} still pending; protected before "

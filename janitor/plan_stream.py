@@ -80,7 +80,10 @@ class PlanSpool:
     """Receives evaluated projects one at a time; keeps their summaries and the totals, and the `soonest`
     pending items (report form) soonest due first, for the terminal's summary."""
 
-    def __init__(self, soonest: int = 0) -> None:
+    def __init__(self, soonest: int = 0, report_lists: bool = True) -> None:
+        """`report_lists`: whether report files will be written; without them, the projects' removed and
+        kept lists (most of a report's bytes) are neither built nor spooled."""
+        self._report_lists = report_lists
         self._dir = tempfile.TemporaryDirectory(prefix="janitor-plan-")
         self._items: IO[bytes] = open(Path(self._dir.name) / "items", "w+b")  # noqa: SIM115 (closed in close())
         self._pending: IO[bytes] = open(Path(self._dir.name) / "pending", "w+b")  # noqa: SIM115
@@ -124,13 +127,14 @@ class PlanSpool:
         items = _rows(prepared[i.id] for i in sorted(project.removed, key=lambda i: (i.resource, i.rule, i.id)))
         pending = _rows(w.to_json() for w in sorted(project.pending,
                                                     key=lambda w: (w.item.resource, w.item.rule, w.item.id)))
-        full = project_json(project, prepared)
+        full = project_json(project, prepared, lists=self._report_lists)
         self.report_totals.add(project)
         if self._keep_soonest and full["pending"]:
             self.soonest_pending = sorted([*self.soonest_pending, *full["pending"]], key=soonest_first
                                           )[:self._keep_soonest]
+        report = _append(self._report, _pretty(full) + "\n") if self._report_lists else (0, 0)
         self.projects.append(_Spooled(project_summary(full), _append(self._items, items),
-                                      _append(self._pending, pending), _append(self._report, _pretty(full) + "\n")))
+                                      _append(self._pending, pending), report))
 
     def _plan_rows(self, pending: bool = False) -> Iterator[tuple[str, str]]:
         """(canonical, file form) of every item (or pending item), in the plan's order: (project_path,
@@ -253,6 +257,8 @@ class PlanSpool:
         """The report's projects largest first: the value's entries (lists only for the first
         DETAIL_PROJECTS) and, lazily, report.json's full lines."""
         ordered = sorted(self.projects, key=lambda s: s.largest_first)
+        if not self._report_lists:
+            return [s.summary for s in ordered], iter(())
         entries = [project_detail(json.loads(_read(self._report, s.report))) if n < DETAIL_PROJECTS else s.summary
                    for n, s in enumerate(ordered)]
         return entries, (_read(self._report, s.report).decode("utf-8").rstrip("\n") for s in ordered)

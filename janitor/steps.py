@@ -84,7 +84,7 @@ def _plan(options: PlanOptions, policy: Policy, inventory: Inventory, url: str, 
         warn(f"no --state: nothing under a grace rule ({', '.join(sorted(clock.grace))}) can ever be removed, "
              "since each run starts its grace period afresh; pass --state FILE to carry it across runs")
     evaluation = new_evaluation(policy, now, clock)
-    with PlanSpool(soonest=SOONEST_PENDING) as spool:
+    with PlanSpool(soonest=SOONEST_PENDING, report_lists=options.report_dir is not None) as spool:
         # one project at a time: its parts go to the spool, only totals and summaries stay in memory
         for project in evaluate_projects(policy, inventory, evaluation):
             spool.add(project)

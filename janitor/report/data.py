@@ -22,10 +22,20 @@ def _pending_json(p: Pending) -> Json:
     return {**p.to_json(), "bytes": p.item.bytes, "reason": p.item.reason}
 
 
-def project_json(p: ProjectResult, prepared: Mapping[str, Json] | None = None) -> Json:
-    """A project's full report entry, as report.json lists it. `prepared` maps item ids to JSON made already."""
+def project_json(p: ProjectResult, prepared: Mapping[str, Json] | None = None, lists: bool = True) -> Json:
+    """A project's full report entry, as report.json lists it. `prepared` maps item ids to JSON made already.
+    Without `lists`, the removed and kept lists are left empty (no report file will show them); the counts
+    and the pending list are the same."""
     prepared = prepared or {}
     kept_by: Counter[str] = Counter(k.category for k in p.kept)
+    if not lists:
+        return {
+            "id": p.project_id, "path": p.path, "remove_items": len(p.removed), "remove_bytes": p.removed_bytes,
+            "kept_items": len(p.kept), "kept_by_category": dict(sorted(kept_by.items())),
+            "overrides": p.overrides, "notes": p.notes, "remove": [], "kept": [],
+            "pending_items": len(p.pending),
+            "pending": [_pending_json(w) for w in sorted(p.pending, key=lambda w: (w.due, w.item.id))],
+        }
     return {
         "id": p.project_id,
         "path": p.path,
