@@ -142,6 +142,9 @@ class Route:
 
 ROUTES: list[Route] = []
 
+_RESOLVED: dict[tuple[str, str], tuple[Route, dict[str, str]] | None] = {}
+_RESOLVED_MAX = 20_000  # paths remembered at most; past it the memo starts afresh
+
 
 def _compile(template: str) -> re.Pattern[str]:
     # ":id" segments match one path segment; the server matches against the still-encoded
@@ -155,13 +158,10 @@ def _compile(template: str) -> re.Pattern[str]:
 def route(method: str, template: str) -> Callable[[Handler], Handler]:
     def register(handler: Handler) -> Handler:
         ROUTES.append(Route(method, template, _compile(template), handler))
+        _RESOLVED.clear()  # a path remembered as unknown may be this route's
         return handler
 
     return register
-
-
-_RESOLVED: dict[tuple[str, str], tuple[Route, dict[str, str]] | None] = {}
-_RESOLVED_MAX = 20_000  # paths remembered at most; past it the memo starts afresh
 
 
 def resolve(method: str, raw_path: str) -> tuple[Route, dict[str, str]] | None:
