@@ -25,17 +25,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+from janitor.ci_limits import DEFAULT_ARTIFACT_PATH as DEFAULT_ARTIFACT_PATH
+from janitor.ci_limits import DEFAULT_JOB_NAME as DEFAULT_JOB_NAME
+from janitor.ci_limits import DEFAULT_MAX_BYTES as DEFAULT_MAX_BYTES
+from janitor.ci_limits import DEFAULT_MAX_JOBS as DEFAULT_MAX_JOBS
+from janitor.ci_limits import MAX_BYTES as MAX_BYTES
+from janitor.ci_limits import MAX_JOBS as MAX_JOBS
 from janitor.errors import AuthError, NotFound, UsageError
-from janitor.gitlab_api import GitLabAPI, Json, normalize_url, render_path
-
-DEFAULT_JOB_NAME = "janitor:plan"
-DEFAULT_ARTIFACT_PATH = "janitor-output/janitor-state.json"
-# Ten pages of 100: a schedule's plan job is rarely further back than that, even in a busy project.
-DEFAULT_MAX_JOBS = 1000
-MAX_JOBS = 100_000
-# A state file is one short line per pending item; 64 MiB is hundreds of thousands of items.
-DEFAULT_MAX_BYTES = 64 * 1024 * 1024
-MAX_BYTES = 1024 * 1024 * 1024
+from janitor.gitlab_api import GitLabAPI, Json, render_path
+from janitor.urls import normalize_url
 
 JOBS = "/projects/{project}/jobs"
 ARTIFACT_FILE = "/projects/{project}/jobs/{job}/artifacts/"

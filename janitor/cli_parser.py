@@ -228,7 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _state_size(text: str) -> int:
-    from janitor.ci_state import MAX_BYTES
+    from janitor.ci_limits import MAX_BYTES
 
     size = parse_size(text)
     if not 1 <= size <= MAX_BYTES:
@@ -237,7 +237,7 @@ def _state_size(text: str) -> int:
 
 
 def _fetch_state_parser(command: Callable[..., argparse.ArgumentParser]) -> None:
-    from janitor.ci_state import DEFAULT_ARTIFACT_PATH, DEFAULT_JOB_NAME, DEFAULT_MAX_JOBS, MAX_JOBS
+    from janitor.ci_limits import DEFAULT_ARTIFACT_PATH, DEFAULT_JOB_NAME, DEFAULT_MAX_JOBS, MAX_JOBS
 
     p = command(
         "fetch-state", "download the state the previous pipeline's plan job published (CI component)",

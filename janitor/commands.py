@@ -9,22 +9,23 @@ import os
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from janitor.apply import FAILED, ApplyOptions, ApplySummary, Outcome, apply_plan
-from janitor.collect import CollectOptions, Progress, collect
-from janitor.collect_workers import default_workers
 from janitor.errors import UsageError
-from janitor.gitlab_api import GitLabAPI
 from janitor.grace import due_text
 from janitor.merge import merge_inventories
 from janitor.model import Json
-from janitor.pacing import build_pacer
 from janitor.plan_file import PLAN_SCHEMA, read_plan
 from janitor.policy import load_policy, policy_schema
 from janitor.steps import PlanOptions, connection, run_plan
 from janitor.summary import SUMMARY_SCHEMA, apply_sentence, summary
 from janitor.textsafe import printable
 from janitor.units import human_bytes
+
+if TYPE_CHECKING:  # python-gitlab is imported only by the commands that talk to GitLab (~0.1 s saved elsewhere)
+    from janitor.apply import ApplySummary, Outcome
+    from janitor.collect import Progress
+    from janitor.gitlab_api import GitLabAPI
 
 
 def err(text: str) -> None:
@@ -95,6 +96,9 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 def _api(args: argparse.Namespace) -> GitLabAPI:
+    from janitor.gitlab_api import GitLabAPI
+    from janitor.pacing import build_pacer
+
     conn = connection(dict(os.environ), args.gitlab_url)
     return GitLabAPI(conn, build_pacer(conn.url, args.rate_limit, args.jobs_rate_limit))
 
@@ -106,6 +110,9 @@ def progress_line(p: Progress) -> None:
 
 
 def cmd_collect(args: argparse.Namespace) -> int:
+    from janitor.collect import CollectOptions, collect
+    from janitor.collect_workers import default_workers
+
     policy = load_policy(args.policy)
     warn_all("collect", policy.warnings)
     api = _api(args)
@@ -183,6 +190,8 @@ def _pending_summary(soonest: list[Json], total: int) -> None:
 
 
 def cmd_apply(args: argparse.Namespace) -> int:
+    from janitor.apply import FAILED, ApplyOptions, apply_plan
+
     plan = read_plan(args.plan)
     api = _api(args)
     journal = args.journal or Path(str(args.plan) + ".journal")

@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import IO, Any
 
 from janitor.errors import JanitorError, SafetyRefusal
-from janitor.gitlab_api import normalize_url
 from janitor.inventory_check import (
     Check,
     JsonProblem,
@@ -40,6 +39,7 @@ from janitor.inventory_check import (
 from janitor.inventory_stream import Scanner
 from janitor.model import Json, _fingerprint, format_time, json_lines, parse_time
 from janitor.state_store import Entry, PreviousEntries, entry_line
+from janitor.urls import normalize_url
 
 __all__ = ["ENTRY", "FORMAT", "HEAD", "MAX_STATE_BYTES", "STATE_SCHEMA", "VERSION", "Entry", "State",
            "StateError", "entry_line", "parse_state", "read_bytes", "read_state", "state_bytes", "state_digest",

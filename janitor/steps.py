@@ -6,9 +6,9 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from janitor.errors import InventoryError, SafetyRefusal, UsageError
-from janitor.gitlab_api import Connection, normalize_url
 from janitor.grace import GraceClock, grace_section
 from janitor.inventory import Inventory, read_inventory
 from janitor.model import Json, parse_time
@@ -18,6 +18,10 @@ from janitor.policy import load_policy
 from janitor.policy.model import Policy, scope_lock_violations
 from janitor.report import report_data, write_reports
 from janitor.state import read_state, state_json
+from janitor.urls import normalize_url
+
+if TYPE_CHECKING:
+    from janitor.gitlab_api import Connection
 
 # pending items `janitor plan` lists on the terminal (all of them are in the reports)
 SOONEST_PENDING = 10
@@ -126,6 +130,8 @@ def _plan(options: PlanOptions, policy: Policy, inventory: Inventory, url: str, 
 
 def connection(env: dict[str, str], gitlab_url: str = "") -> Connection:
     """The connection for collect and apply; `gitlab_url` is --gitlab-url (the CI component's input)."""
+    from janitor.gitlab_api import Connection  # python-gitlab only for the commands that talk to GitLab
+
     check_gitlab_url(env, gitlab_url)
     if gitlab_url and not env.get("GITLAB_URL"):
         env = {**env, "GITLAB_URL": gitlab_url}
