@@ -199,7 +199,7 @@ _DOT_SEGMENT = re.compile(r"/\.\.?(/|$)")
 def _plain(session: requests.Session, request: requests.Request) -> bool:
     return (not request.files and not request.data and request.json is None and not request.cookies
             and not len(session.cookies) and not session.params and session.auth is None
-            and callable(request.auth) and not isinstance(request.auth, tuple)
+            and callable(request.auth)
             and not any(request.hooks.values()) and not any(session.hooks.values())
             and isinstance(request.url, str) and _PREPARED_AS_IS.fullmatch(request.url) is not None
             and _DOT_SEGMENT.search(request.url) is None
@@ -345,12 +345,12 @@ class GitLabAPI:
         `rows`, a TypedDict of the fields the caller reads, lets the pages be decoded for those fields only
         (janitor.http_json); rows are then dicts holding those of the fields GitLab sent.
         """
-        with self._declared_rows(render_path(template, path), rows):
-            yield from self._list(template, params, keyset, path)
-
-    def _list(self, template: str, params: Mapping[str, Any] | None, keyset: str | None,
-              path: Mapping[str, Any]) -> Iterator[Json]:
         url = render_path(template, path)
+        with self._declared_rows(url, rows):
+            yield from self._list(template, url, params, keyset)
+
+    def _list(self, template: str, url: str, params: Mapping[str, Any] | None, keyset: str | None
+              ) -> Iterator[Json]:
         query: dict[str, Any] = dict(params or {})
         query["per_page"] = 100
         rows = None

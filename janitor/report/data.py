@@ -28,14 +28,6 @@ def project_json(p: ProjectResult, prepared: Mapping[str, Json] | None = None, l
     and the pending list are the same."""
     prepared = prepared or {}
     kept_by: Counter[str] = Counter(k.category for k in p.kept)
-    if not lists:
-        return {
-            "id": p.project_id, "path": p.path, "remove_items": len(p.removed), "remove_bytes": p.removed_bytes,
-            "kept_items": len(p.kept), "kept_by_category": dict(sorted(kept_by.items())),
-            "overrides": p.overrides, "notes": p.notes, "remove": [], "kept": [],
-            "pending_items": len(p.pending),
-            "pending": [_pending_json(w) for w in sorted(p.pending, key=lambda w: (w.due, w.item.id))],
-        }
     return {
         "id": p.project_id,
         "path": p.path,
@@ -45,8 +37,9 @@ def project_json(p: ProjectResult, prepared: Mapping[str, Json] | None = None, l
         "kept_by_category": dict(sorted(kept_by.items())),
         "overrides": p.overrides,
         "notes": p.notes,
-        "remove": [prepared.get(i.id) or i.to_json() for i in sorted(p.removed, key=lambda i: (-i.bytes, i.id))],
-        "kept": [_kept_json(k) for k in sorted(p.kept, key=lambda k: (k.category, -k.bytes, k.title))],
+        "remove": [prepared.get(i.id) or i.to_json() for i in sorted(p.removed, key=lambda i: (-i.bytes, i.id))]
+        if lists else [],
+        "kept": [_kept_json(k) for k in sorted(p.kept, key=lambda k: (k.category, -k.bytes, k.title))] if lists else [],
         "pending_items": len(p.pending),
         "pending": [_pending_json(w) for w in sorted(p.pending, key=lambda w: (w.due, w.item.id))],
     }

@@ -167,7 +167,7 @@ def route(method: str, template: str) -> Callable[[Handler], Handler]:
 def resolve(method: str, raw_path: str) -> tuple[Route, dict[str, str]] | None:
     """The route a request goes to and its path parameters, URL-decoded. Each request resolves its path
     twice (the version emulation, then dispatch) against every registered pattern in turn, so answers are
-    remembered; the routes never change once the modules are imported."""
+    remembered until a route is registered."""
     key = (method, raw_path)
     if key in _RESOLVED:
         found = _RESOLVED[key]

@@ -170,8 +170,8 @@ _MAX_LINE = 65536
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    # Headers and body go out in separate writes; with Nagle on, keep-alive clients wait for a
-    # delayed ACK (~40 ms) on every small response.
+    # Answers go out in one write (`_send`), but http.server's own error answers in several; with Nagle on,
+    # keep-alive clients would wait for a delayed ACK (~40 ms) on those.
     disable_nagle_algorithm = True
     server: _Server
 
