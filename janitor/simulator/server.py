@@ -12,9 +12,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import formatdate
+from functools import lru_cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, parse_qsl, unquote, urlsplit
+
+import orjson
 
 from janitor.simulator.pagination import OFFSET_LIMIT, paginate
 from janitor.simulator.routes import dispatch
@@ -237,7 +240,7 @@ class _Handler(BaseHTTPRequestHandler):
         split = urlsplit(self.path)
         raw_path = split.path[len(API_PREFIX):] if split.path.startswith(API_PREFIX) else split.path
         raw_path = raw_path.rstrip("/") or "/"
-        query = parse_qs(split.query, keep_blank_values=True)
+        query = parse_query(split.query)
         # Grape reads a parameter from the query string or the body alike (JSON or form-encoded).
         for key, values in body_params(payload, self.headers.get("Content-Type") or "").items():
             query.setdefault(key, []).extend(values)
@@ -338,6 +341,20 @@ def _http_date() -> str:
     return str(_DATE[1])
 
 
+def parse_query(query: str) -> dict[str, list[str]]:
+    """The query string as `parse_qs(query, keep_blank_values=True)` gives it (a fresh dict the caller may
+    change). A run sends the same query to every project's first page, so its pairs are remembered."""
+    parsed: dict[str, list[str]] = {}
+    for key, value in _query_pairs(query):
+        parsed.setdefault(key, []).append(value)
+    return parsed
+
+
+@lru_cache(maxsize=4096)
+def _query_pairs(query: str) -> tuple[tuple[str, str], ...]:
+    return tuple(parse_qsl(query, keep_blank_values=True))
+
+
 def body_params(payload: bytes, content_type: str) -> dict[str, list[str]]:
     """A request body's parameters in the query's shape: a JSON list becomes repeated values, true/false
     their lower-case words. A body that does not parse carries no parameters, as if it were absent."""
@@ -368,7 +385,11 @@ def _encode(status: int, body: Any) -> tuple[bytes, str | None]:
         return body, "application/json"
     if isinstance(body, str):
         return body.encode(), "text/plain; charset=utf-8"
-    return json.dumps(body, separators=(",", ":")).encode(), "application/json"
+    try:
+        # Compact, as Rails renders it; orjson costs a tenth of json.dumps on a page of projects.
+        return orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS), "application/json"
+    except (TypeError, orjson.JSONEncodeError):  # an integer past 64 bits, a type orjson does not know
+        return json.dumps(body, separators=(",", ":")).encode(), "application/json"
 
 
 class _Server(ThreadingHTTPServer):
