@@ -5,14 +5,19 @@ the floor under the janitor's CPU per page. Not part of the package.
     python bench/client_floor.py 200        # GITLAB_URL, GITLAB_TOKEN from the environment; at most 200 pages
 
 Prints one JSON line: pages read, CPU seconds, CPU ms per page, and the same with the standard library's
-JSON decoding (what python-gitlab does on its own), so the decoding's share is measured, not guessed.
+JSON decoding (what python-gitlab does on its own), so the decoding's share is measured, not guessed. Then
+the same reading by `--threads` threads at once (collect's --concurrency): a process kept that busy spends
+less CPU per page than one that sleeps through each answer (warm caches, no wake-up per page), so this is
+the floor to set against collect's own CPU per page.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import requests
@@ -33,8 +38,23 @@ def read_pages(api: GitLabAPI, projects: list[int], limit: int) -> tuple[int, fl
     return api.requests - before_requests, time.process_time() - started
 
 
+def read_busy(api: GitLabAPI, projects: list[int], threads: int) -> tuple[int, float]:
+    def one(project: int) -> None:
+        for _ in api.list(JOBS, {"scope[]": list(FINISHED)}, keyset="desc", rows=JobRow, project=project):
+            pass
+
+    before_requests, started = api.requests, time.process_time()
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        list(pool.map(one, projects))
+    return api.requests - before_requests, time.process_time() - started
+
+
 def main() -> int:
-    limit = int(sys.argv[1]) if len(sys.argv) > 1 else 200
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("limit", type=int, nargs="?", default=200, help="pages to read (at least)")
+    parser.add_argument("--threads", type=int, default=16, help="threads for the busy reading (default 16)")
+    args = parser.parse_args()
+    limit = args.limit
     api = GitLabAPI(Connection.from_env())
     projects = [int(p["id"]) for p in api.list("/projects", {"statistics": "true"}, keyset="asc")
                 if (p.get("statistics") or {}).get("job_artifacts_size")]
@@ -44,9 +64,15 @@ def main() -> int:
                               "cpu_ms_per_page": round(1000 * cpu / pages, 3) if pages else None}
     # The same pages decoded by the standard library, as python-gitlab does without the janitor's session.
     from janitor import http_json
+    orjson_json = http_json.OrjsonResponse.json
     http_json.OrjsonResponse.json = requests.Response.json  # type: ignore[method-assign]
     pages, cpu = read_pages(api, projects, limit)
     result["stdlib_json_cpu_ms_per_page"] = round(1000 * cpu / pages, 3) if pages else None
+    http_json.OrjsonResponse.json = orjson_json  # type: ignore[method-assign]
+    # As busy as collect: `threads` listings at once over other projects (at least `limit` pages).
+    pages, cpu = read_busy(api, projects[-limit:], args.threads)
+    result.update(busy_threads=args.threads, busy_pages=pages,
+                  busy_cpu_ms_per_page=round(1000 * cpu / pages, 3) if pages else None)
     print(json.dumps(result))
     return 0
 

@@ -54,6 +54,7 @@ def test_smallest_scale_reports_every_figure_within_the_request_budget(tmp_path:
     assert janitor["client_cpu_ms_per_page"] > 0 and janitor["job_pages"] == minimum["job_pages"]
     floor = janitor["python_gitlab_floor"]
     assert floor["pages"] > 0 and floor["cpu_ms_per_page"] > 0 and floor["stdlib_json_cpu_ms_per_page"] > 0
+    assert floor["busy_pages"] > 0 and floor["busy_cpu_ms_per_page"] > 0 and floor["busy_threads"] == 16
     assert janitor["peak_rss_sum_mib"] >= janitor["peak_rss_mib"] > 0
     assert janitor["plan_identical"] is True
     assert {c["target"] for c in report["targets"]} >= {
