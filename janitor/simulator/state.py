@@ -8,6 +8,7 @@ Later resource families (branches, tags, registries ...) hang their own records 
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from dataclasses import dataclass, field
@@ -102,6 +103,17 @@ class Group:
         return self.full_path.replace("/", " / ")
 
 
+# Every change to a job or a pipeline takes the next number: a cached rendering of a job (routes/jobs.py) is
+# current exactly while the job's and its pipeline's numbers are the ones it was rendered at. The count is
+# one C call, atomic under the GIL; a value set again also takes a new number (a harmless re-render).
+_EDITS = itertools.count(1)
+
+
+def _set_and_count(self: Any, name: str, value: Any) -> None:
+    object.__setattr__(self, name, value)
+    object.__setattr__(self, "edit", next(_EDITS))
+
+
 @dataclass(slots=True, eq=False)
 class Pipeline:
     id: int
@@ -118,6 +130,9 @@ class Pipeline:
     started_at: int | None
     finished_at: int | None
     jobs: list[Job] = field(default_factory=list)
+    edit: int = field(default=0, init=False, repr=False)  # see _EDITS
+
+    __setattr__ = _set_and_count
 
 
 @dataclass(slots=True, eq=False)
@@ -141,6 +156,9 @@ class Job:
     # The files inside the artifacts archive, by path, for the jobs a test gives real files
     # (GET /projects/:id/jobs/:job_id/artifacts/*artifact_path); None for the generated millions.
     archive_files: dict[str, bytes] | None = None
+    edit: int = field(default=0, init=False, repr=False)  # see _EDITS
+
+    __setattr__ = _set_and_count
 
     @property
     def artifacts_size(self) -> int:
@@ -242,7 +260,7 @@ class Instance:
         return self.last_ids[family]
     # Rendered JSON bytes of jobs (routes/jobs.py): job id -> (the job's state and the page's host and
     # project path it was rendered with, bytes).
-    rendered_jobs: dict[int, tuple[tuple[Any, ...], tuple[str, str], bytes]] = field(default_factory=dict)
+    rendered_jobs: dict[int, tuple[int, int, tuple[str, str], bytes]] = field(default_factory=dict)
 
     def add_group(self, group: Group) -> None:
         self.groups[group.id] = group

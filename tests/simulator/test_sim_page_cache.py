@@ -51,8 +51,22 @@ def test_a_listed_page_is_cached_and_a_delete_shows_on_the_next_listing(sim: Sim
     assert rows == fresh_rendering(sim, project_id)
 
 
-@settings(max_examples=25, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from(["delete", "erase", "edit"]), st.integers(0, 10_000)), max_size=6))
+# Direct edits of every kind of field render_job reads, on the job and on its pipeline (the cache's edit
+# numbers, simulator/state.py _EDITS, must follow each); `other` is another job of the project.
+_EDITS: dict[str, Any] = {
+    "expire": lambda job, other: setattr(job, "expire_at", (job.expire_at or 0) + 86_400_000),
+    "name": lambda job, other: setattr(job, "name", job.name + "-x"),
+    "status": lambda job, other: setattr(job, "status", "failed" if job.status != "failed" else "success"),
+    "trace": lambda job, other: setattr(job, "trace_size", job.trace_size + 1),
+    "pipeline-ref": lambda job, other: setattr(job.pipeline, "ref", job.pipeline.ref + "-x"),
+    "pipeline-sha": lambda job, other: setattr(job.pipeline, "sha", "f" * 40),
+    "pipeline-status": lambda job, other: setattr(job.pipeline, "status", "running"),
+    "other-pipeline": lambda job, other: setattr(job, "pipeline", other.pipeline),
+}
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["delete", "erase", *_EDITS]), st.integers(0, 10_000)), max_size=6))
 def test_cached_pages_always_equal_a_fresh_rendering(changes: list[tuple[str, int]]) -> None:
     with Simulator(generate(seed=11, scale="tiny", now=NOW)) as sim:
         project_id = next(p.id for p in sim.instance.projects.values() if p.jobs)
@@ -65,8 +79,8 @@ def test_cached_pages_always_equal_a_fresh_rendering(changes: list[tuple[str, in
                 requests.delete(base + "/artifacts", headers=auth(), timeout=10)
             elif change == "erase":
                 requests.post(base + "/erase", headers=auth(), timeout=10)
-            else:  # a test that edits the instance directly must see its edit too
-                job.expire_at = (job.expire_at or 0) + 86_400_000
+            else:  # a test that edits the instance directly must see its edit too, of a job or its pipeline
+                _EDITS[change](job, jobs[(pick + 1) % len(jobs)])
             assert page(sim, project_id)[1] == fresh_rendering(sim, project_id)
 
 
