@@ -21,7 +21,7 @@ from itertools import groupby
 from pathlib import Path
 from typing import IO
 
-from janitor import plan_file
+from janitor import json_forms, plan_file
 from janitor.model import Json, ProjectResult
 from janitor.report.data import DETAIL_PROJECTS, ReportTotals, project_detail, project_json, project_summary
 
@@ -29,19 +29,8 @@ from janitor.report.data import DETAIL_PROJECTS, ReportTotals, project_detail, p
 _PLACEHOLDER = "sha256:" + "0" * 64
 
 
-# json.dumps with these arguments builds an encoder per call; one each, made once, writes the same text.
-_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-_PRETTY = json.JSONEncoder(sort_keys=True, ensure_ascii=False)
-
-
-def _canonical(value: object) -> str:
-    """As plan_file.seal serializes: what the digest covers."""
-    return _CANONICAL.encode(value)
-
-
-def _pretty(value: object) -> str:
-    """An element of a spread list exactly as `model.json_lines` writes it."""
-    return _PRETTY.encode(value)
+_canonical = json_forms.canonical  # as plan_file.seal serializes: what the digest covers
+_pretty = json_forms.pretty  # an element of a spread list exactly as `model.json_lines` writes it
 
 
 def spread_lines(value: Json, spread: str, rows: Iterable[str]) -> Iterator[str]:
@@ -269,10 +258,10 @@ def soonest_first(pending: Json) -> tuple[str, str, str]:
     return (str(pending["due"]), str(pending["project_path"]), str(pending["id"]))
 
 
-def _rows(values: Iterable[Json]) -> str:
+def _rows(values: Iterable[Json]) -> bytes:
     """Plan lines: each value's canonical form (what the digest covers) TAB its form in the file; JSON
     escapes every control character inside strings, so neither form holds a raw tab or newline."""
-    return "".join(f"{_canonical(value)}\t{_pretty(value)}\n" for value in values)
+    return b"".join(map(json_forms.row, values))
 
 
 def _item_order(line: str) -> tuple[str, str, str]:
@@ -280,10 +269,10 @@ def _item_order(line: str) -> tuple[str, str, str]:
     return (item["resource"], item["rule"], item["id"])
 
 
-def _append(handle: IO[bytes], text: str) -> tuple[int, int]:
+def _append(handle: IO[bytes], text: str | bytes) -> tuple[int, int]:
     handle.seek(0, os.SEEK_END)
     at = handle.tell()
-    data = text.encode("utf-8")
+    data = text.encode("utf-8") if isinstance(text, str) else text
     handle.write(data)
     return at, len(data)
 
