@@ -125,20 +125,19 @@ class PlanSpool:
         self.projects.append(_Spooled(project_summary(full), _append(self._items, items),
                                       _append(self._pending, pending), report))
 
-    def _plan_rows(self, pending: bool = False) -> Iterator[tuple[str, str]]:
-        """(canonical, file form) of every item (or pending item), in the plan's order: (project_path,
-        resource, rule, id)."""
+    def _plan_rows(self, pending: bool = False) -> Iterator[list[list[bytes]]]:
+        """[canonical, file form] of every item (or pending item), in the plan's order: (project_path,
+        resource, rule, id), a list per project path; in UTF-8 as spooled (no byte of a multi-byte character
+        is a tab or newline)."""
         spool = self._pending if pending else self._items
         by_path = sorted(self.projects, key=lambda s: str(s.summary["path"]))
         for _, group in groupby(by_path, key=lambda s: str(s.summary["path"])):
             # split on "\n" only: str.splitlines() would also cut at U+0085 or U+2028 inside a name
-            parts = [_read(spool, s.pending if pending else s.items).decode("utf-8").split("\n")[:-1]
-                     for s in group]
+            parts = [_read(spool, s.pending if pending else s.items).split(b"\n")[:-1] for s in group]
             lines = parts[0] if len(parts) == 1 else sorted(
                 (line for part in parts for line in part), key=_item_order)  # two projects, one path
-            for line in lines:
-                canonical, pretty = line.split("\t")
-                yield canonical, pretty
+            if lines:
+                yield [line.split(b"\t") for line in lines]
 
     def plan_head(self, *, gitlab_url: str, created_at: datetime, policy_digest: str, inventory_digest: str,
                   scope_lock: str | None, grace: Json, notify: Json, state_digest: str | None) -> Json:
@@ -161,10 +160,10 @@ class PlanSpool:
         tmp = target.with_name(f".{target.name}.partial")
         self._partial = (tmp, target)  # removed by close() unless published
 
-        def seal(text: str) -> None:
-            digest.update(text.encode("utf-8", "surrogatepass"))
+        def seal(text: str | bytes) -> None:
+            digest.update(text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text)
 
-        def pieces() -> Iterator[str]:
+        def pieces() -> Iterator[str | bytes]:
             """`model.json_lines(plan, spread="items")`, the sealed part fed to the digest on the way: the
             items one per line, the pending items on one line as json.dumps writes a list."""
             body: Json = {**head, "digest": _PLACEHOLDER, "items": None, "pending": None}
@@ -181,11 +180,12 @@ class PlanSpool:
                 if key in ("items", "pending"):
                     spread = key == "items"
                     opening, between, closing = ("[\n  ", ",\n  ", "\n ]") if spread else ("[", ", ", "]")
+                    first, then = opening.encode(), between.encode()
                     empty = True
                     yield f"{json.dumps(key)}: "
-                    for canonical, pretty in self._plan_rows(pending=not spread):
-                        seal(("[" if empty else ",") + canonical)
-                        yield (opening if empty else between) + pretty
+                    for rows in self._plan_rows(pending=not spread):  # one project path's at a time
+                        seal((b"[" if empty else b",") + b",".join([canonical for canonical, _ in rows]))
+                        yield (first if empty else then) + then.join([pretty for _, pretty in rows])
                         empty = False
                     seal("[]" if empty else "]")
                     yield "[]" if empty else closing
@@ -199,8 +199,8 @@ class PlanSpool:
             written = 0
             at = -1
             for piece in pieces():
-                data = piece.encode("utf-8")
-                if at < 0 and _PLACEHOLDER in piece:  # the digest's line comes before any item
+                data = piece.encode("utf-8") if isinstance(piece, str) else piece
+                if at < 0 and isinstance(piece, str) and _PLACEHOLDER in piece:  # before any item
                     at = written + data.index(_PLACEHOLDER.encode("ascii"))
                 handle.write(data)
                 written += len(data)
@@ -264,8 +264,8 @@ def _rows(values: Iterable[Json]) -> bytes:
     return b"".join(map(json_forms.row, values))
 
 
-def _item_order(line: str) -> tuple[str, str, str]:
-    item = json.loads(line.split("\t", 1)[0])
+def _item_order(line: bytes) -> tuple[str, str, str]:
+    item = json.loads(line.split(b"\t", 1)[0])
     return (item["resource"], item["rule"], item["id"])
 
 
