@@ -57,12 +57,12 @@ def plain(value: object) -> bool:
     return kind is str or kind is int or kind is bool or value is None
 
 
-def row(value: object) -> bytes:
-    """`canonical TAB pretty NEWLINE` in UTF-8: one plan line of the spool (plan_stream)."""
+def forms(value: object) -> tuple[bytes, bytes]:
+    """(canonical, pretty) in UTF-8: one plan row as plan_stream spools it."""
     compact = _fast(value)
     if compact is not None:
-        return b"".join((compact, b"\t", _FORMAT(compact, indent=0), b"\n"))
-    return f"{canonical(value)}\t{pretty(value)}\n".encode()
+        return compact, _FORMAT(compact, indent=0)
+    return canonical(value).encode(), pretty(value).encode()
 
 
 def _fast(value: object) -> bytes | None:

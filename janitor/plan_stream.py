@@ -56,9 +56,9 @@ class _Spooled:
     """Where one project's parts are in the spool files, and its report summary."""
 
     summary: Json
-    items: tuple[int, int]    # (offset, length) of its plan item lines
-    pending: tuple[int, int]  # of its plan pending lines
-    report: tuple[int, int]   # of its report.json line
+    items: tuple[int, int, int]    # (offset, length, length) of its plan items' two blocks (see _block)
+    pending: tuple[int, int, int]  # of its plan pending items' blocks
+    report: tuple[int, int]        # (offset, length) of its report.json line
 
     @property
     def largest_first(self) -> tuple[int, str]:
@@ -113,31 +113,33 @@ class PlanSpool:
         self.actions += len(project.removed)
         self.bytes += project.removed_bytes
         self.pending += len(project.pending)
-        items = _rows(prepared[i.id] for i in sorted(project.removed, key=lambda i: (i.resource, i.rule, i.id)))
-        pending = _rows(w.to_json() for w in sorted(project.pending,
-                                                    key=lambda w: (w.item.resource, w.item.rule, w.item.id)))
+        items = _block(prepared[i.id] for i in sorted(project.removed, key=lambda i: (i.resource, i.rule, i.id)))
+        pending = _block(w.to_json() for w in sorted(project.pending,
+                                                     key=lambda w: (w.item.resource, w.item.rule, w.item.id)))
         full = project_json(project, prepared, lists=self._report_lists)
         self.report_totals.add(project)
         if self._keep_soonest and full["pending"]:
             self.soonest_pending = sorted([*self.soonest_pending, *full["pending"]], key=soonest_first
                                           )[:self._keep_soonest]
         report = _append(self._report, _pretty(full) + "\n") if self._report_lists else (0, 0)
-        self.projects.append(_Spooled(project_summary(full), _append(self._items, items),
-                                      _append(self._pending, pending), report))
+        self.projects.append(_Spooled(project_summary(full), _append_block(self._items, items),
+                                      _append_block(self._pending, pending), report))
 
-    def _plan_rows(self, pending: bool = False) -> Iterator[list[list[bytes]]]:
-        """[canonical, file form] of every item (or pending item), in the plan's order: (project_path,
-        resource, rule, id), a list per project path; in UTF-8 as spooled (no byte of a multi-byte character
-        is a tab or newline)."""
+    def _plan_rows(self, pending: bool = False) -> Iterator[tuple[bytes, bytes]]:
+        """The canonical forms and the file forms of every item (or pending item), in the plan's order:
+        (project_path, resource, rule, id); per project path, one row a line (see _block)."""
         spool = self._pending if pending else self._items
         by_path = sorted(self.projects, key=lambda s: str(s.summary["path"]))
         for _, group in groupby(by_path, key=lambda s: str(s.summary["path"])):
-            # split on "\n" only: str.splitlines() would also cut at U+0085 or U+2028 inside a name
-            parts = [_read(spool, s.pending if pending else s.items).split(b"\n")[:-1] for s in group]
-            lines = parts[0] if len(parts) == 1 else sorted(
-                (line for part in parts for line in part), key=_item_order)  # two projects, one path
-            if lines:
-                yield [line.split(b"\t") for line in lines]
+            blocks = [block for s in group if (block := _read_block(spool, s.pending if pending else s.items))[0]]
+            if len(blocks) == 1:
+                yield blocks[0]
+            elif blocks:  # two projects, one path: their rows merged in item order
+                # split on "\n" only: str.splitlines() would also cut at U+0085 or U+2028 inside a name
+                rows = sorted((row for canonical, pretty in blocks
+                               for row in zip(canonical.split(b"\n"), pretty.split(b"\n"), strict=True)),
+                              key=lambda row: _item_order(row[0]))
+                yield b"\n".join(c for c, _ in rows), b"\n".join(p for _, p in rows)
 
     def plan_head(self, *, gitlab_url: str, created_at: datetime, policy_digest: str, inventory_digest: str,
                   scope_lock: str | None, grace: Json, notify: Json, state_digest: str | None) -> Json:
@@ -183,9 +185,9 @@ class PlanSpool:
                     first, then = opening.encode(), between.encode()
                     empty = True
                     yield f"{json.dumps(key)}: "
-                    for rows in self._plan_rows(pending=not spread):  # one project path's at a time
-                        seal((b"[" if empty else b",") + b",".join([canonical for canonical, _ in rows]))
-                        yield (first if empty else then) + then.join([pretty for _, pretty in rows])
+                    for canonical, pretty in self._plan_rows(pending=not spread):  # a project path's
+                        seal((b"[" if empty else b",") + canonical.replace(b"\n", b","))
+                        yield (first if empty else then) + pretty.replace(b"\n", then)
                         empty = False
                     seal("[]" if empty else "]")
                     yield "[]" if empty else closing
@@ -258,14 +260,16 @@ def soonest_first(pending: Json) -> tuple[str, str, str]:
     return (str(pending["due"]), str(pending["project_path"]), str(pending["id"]))
 
 
-def _rows(values: Iterable[Json]) -> bytes:
-    """Plan lines: each value's canonical form (what the digest covers) TAB its form in the file; JSON
-    escapes every control character inside strings, so neither form holds a raw tab or newline."""
-    return b"".join(map(json_forms.row, values))
+def _block(values: Iterable[Json]) -> tuple[bytes, bytes]:
+    """A project's plan rows as spooled: their canonical forms (what the digest covers) one a line, and
+    their forms in the file one a line, in UTF-8. JSON escapes every control character inside strings and
+    no byte of a multi-byte character is a newline, so a newline only ever separates two rows."""
+    rows = [json_forms.forms(value) for value in values]
+    return b"\n".join([canonical for canonical, _ in rows]), b"\n".join([pretty for _, pretty in rows])
 
 
-def _item_order(line: bytes) -> tuple[str, str, str]:
-    item = json.loads(line.split(b"\t", 1)[0])
+def _item_order(canonical: bytes) -> tuple[str, str, str]:
+    item = json.loads(canonical)
     return (item["resource"], item["rule"], item["id"])
 
 
@@ -280,3 +284,14 @@ def _append(handle: IO[bytes], text: str | bytes) -> tuple[int, int]:
 def _read(handle: IO[bytes], where: tuple[int, int]) -> bytes:
     handle.seek(where[0])
     return handle.read(where[1])
+
+
+def _append_block(handle: IO[bytes], block: tuple[bytes, bytes]) -> tuple[int, int, int]:
+    """Both parts of a _block, one after the other: (offset, length of the first, length of the second)."""
+    at, _ = _append(handle, block[0] + block[1])
+    return at, len(block[0]), len(block[1])
+
+
+def _read_block(handle: IO[bytes], where: tuple[int, int, int]) -> tuple[bytes, bytes]:
+    data = _read(handle, (where[0], where[1] + where[2]))
+    return data[: where[1]], data[where[1]:]

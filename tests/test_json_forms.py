@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from janitor.json_forms import plain, row
+from janitor.json_forms import forms, plain
 
 # everything json.dumps accepts as a leaf, the awkward ones often
 leaves = (st.none() | st.booleans() | st.integers() | st.integers(-(2**70), 2**70)
@@ -43,19 +43,19 @@ class Number(int, enum.Enum):
     ONE = 1
 
 
-def standard_row(value: Any) -> bytes:
+def standard_forms(value: Any) -> tuple[bytes, bytes]:
     canonical = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     pretty = json.dumps(value, sort_keys=True, ensure_ascii=False)
-    return f"{canonical}\t{pretty}\n".encode()
+    return canonical.encode(), pretty.encode()
 
 
 def same_outcome(value: Any) -> None:
     try:
-        expected: bytes | type[BaseException] = standard_row(value)
+        expected: tuple[bytes, bytes] | type[BaseException] = standard_forms(value)
     except (TypeError, ValueError) as exc:  # UnicodeEncodeError (a lone surrogate) is a ValueError
         expected = type(exc)
     try:
-        got: bytes | type[BaseException] = row(value)
+        got: tuple[bytes, bytes] | type[BaseException] = forms(value)
     except (TypeError, ValueError) as exc:
         got = type(exc)
     assert got == expected
@@ -63,7 +63,7 @@ def same_outcome(value: Any) -> None:
 
 @settings(max_examples=1500, deadline=None)
 @given(values)
-def test_a_row_is_the_standard_librarys_text_for_any_value(value: Any) -> None:
+def test_a_rows_forms_are_the_standard_librarys_text_for_any_value(value: Any) -> None:
     same_outcome(value)
     same_outcome({"item": value, "fingerprint": {"x": value}})
 
@@ -93,11 +93,11 @@ def test_only_exact_json_types_take_the_fast_path() -> None:
 @settings(max_examples=300, deadline=None)
 @given(st.lists(values, max_size=4))
 def test_the_rows_joined_are_the_text_apply_seals(items: Any) -> None:
-    """plan_file.seal, as apply checks a plan, hashes json.dumps of the items list; the rows joined as
+    """plan_file.seal, as apply checks a plan, hashes json.dumps of the items list; the canonical forms joined as
     plan_stream joins them for the digest are that text, so a streamed plan is never refused for it."""
     try:
-        rows = [row(item) for item in items]
+        rows = [forms(item) for item in items]
     except (TypeError, ValueError):
         return
-    joined = "[" + ",".join(r.split(b"\t")[0].decode() for r in rows) + "]"
+    joined = "[" + ",".join(canonical.decode() for canonical, _ in rows) + "]"
     assert joined == json.dumps(items, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
