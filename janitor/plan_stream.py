@@ -56,9 +56,9 @@ class _Spooled:
     """Where one project's parts are in the spool files, and its report summary."""
 
     summary: Json
-    items: tuple[int, int, int]    # (offset, length, length) of its plan items' two blocks (see _block)
-    pending: tuple[int, int, int]  # of its plan pending items' blocks
-    report: tuple[int, int]        # (offset, length) of its report.json line
+    items: tuple[int, int]    # (offset, length) of its plan items' block (see _block)
+    pending: tuple[int, int]  # of its plan pending items' block
+    report: tuple[int, int]   # of its report.json line
 
     @property
     def largest_first(self) -> tuple[int, str]:
@@ -122,8 +122,8 @@ class PlanSpool:
             self.soonest_pending = sorted([*self.soonest_pending, *full["pending"]], key=soonest_first
                                           )[:self._keep_soonest]
         report = _append(self._report, _pretty(full) + "\n") if self._report_lists else (0, 0)
-        self.projects.append(_Spooled(project_summary(full), _append_block(self._items, items),
-                                      _append_block(self._pending, pending), report))
+        self.projects.append(_Spooled(project_summary(full), _append(self._items, items),
+                                      _append(self._pending, pending), report))
 
     def _plan_rows(self, pending: bool = False) -> Iterator[tuple[bytes, bytes]]:
         """The canonical forms and the file forms of every item (or pending item), in the plan's order:
@@ -131,7 +131,8 @@ class PlanSpool:
         spool = self._pending if pending else self._items
         by_path = sorted(self.projects, key=lambda s: str(s.summary["path"]))
         for _, group in groupby(by_path, key=lambda s: str(s.summary["path"])):
-            blocks = [block for s in group if (block := _read_block(spool, s.pending if pending else s.items))[0]]
+            blocks = [_split_block(block) for s in group
+                      if (block := _read(spool, s.pending if pending else s.items))]
             if len(blocks) == 1:
                 yield blocks[0]
             elif blocks:  # two projects, one path: their rows merged in item order
@@ -260,12 +261,21 @@ def soonest_first(pending: Json) -> tuple[str, str, str]:
     return (str(pending["due"]), str(pending["project_path"]), str(pending["id"]))
 
 
-def _block(values: Iterable[Json]) -> tuple[bytes, bytes]:
-    """A project's plan rows as spooled: their canonical forms (what the digest covers) one a line, and
-    their forms in the file one a line, in UTF-8. JSON escapes every control character inside strings and
-    no byte of a multi-byte character is a newline, so a newline only ever separates two rows."""
+def _block(values: Iterable[Json]) -> bytes:
+    """A project's plan rows as spooled, in UTF-8: their canonical forms (what the digest covers) one a
+    line, a tab, then their forms in the file one a line (nothing for no rows). JSON escapes every control
+    character inside strings and no byte of a multi-byte character is a tab or newline, so a newline only
+    ever separates two rows and the one tab the two blocks."""
     rows = [json_forms.forms(value) for value in values]
-    return b"\n".join([canonical for canonical, _ in rows]), b"\n".join([pretty for _, pretty in rows])
+    if not rows:
+        return b""
+    return b"\n".join([canonical for canonical, _ in rows]) + b"\t" + b"\n".join([pretty for _, pretty in rows])
+
+
+def _split_block(block: bytes) -> tuple[bytes, bytes]:
+    """A _block's (canonical forms, file forms)."""
+    canonical, pretty = block.split(b"\t")
+    return canonical, pretty
 
 
 def _item_order(canonical: bytes) -> tuple[str, str, str]:
@@ -284,14 +294,3 @@ def _append(handle: IO[bytes], text: str | bytes) -> tuple[int, int]:
 def _read(handle: IO[bytes], where: tuple[int, int]) -> bytes:
     handle.seek(where[0])
     return handle.read(where[1])
-
-
-def _append_block(handle: IO[bytes], block: tuple[bytes, bytes]) -> tuple[int, int, int]:
-    """Both parts of a _block, one after the other: (offset, length of the first, length of the second)."""
-    at, _ = _append(handle, block[0] + block[1])
-    return at, len(block[0]), len(block[1])
-
-
-def _read_block(handle: IO[bytes], where: tuple[int, int, int]) -> tuple[bytes, bytes]:
-    data = _read(handle, (where[0], where[1] + where[2]))
-    return data[: where[1]], data[where[1]:]
