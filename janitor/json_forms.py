@@ -65,6 +65,12 @@ def forms(value: object) -> tuple[bytes, bytes]:
     return canonical(value).encode(), pretty(value).encode()
 
 
+def pretty_bytes(value: object) -> bytes:
+    """`pretty(value)` in UTF-8 (a line of report.json)."""
+    compact = _fast(value)
+    return _FORMAT(compact, indent=0) if compact is not None else pretty(value).encode()
+
+
 def _fast(value: object) -> bytes | None:
     """orjson's canonical bytes when they are provably the standard library's, else None."""
     try:

@@ -121,7 +121,7 @@ class PlanSpool:
         if self._keep_soonest and full["pending"]:
             self.soonest_pending = sorted([*self.soonest_pending, *full["pending"]], key=soonest_first
                                           )[:self._keep_soonest]
-        report = _append(self._report, _pretty(full) + "\n") if self._report_lists else (0, 0)
+        report = _append(self._report, json_forms.pretty_bytes(full) + b"\n") if self._report_lists else (0, 0)
         self.projects.append(_Spooled(project_summary(full), _append(self._items, items),
                                       _append(self._pending, pending), report))
 

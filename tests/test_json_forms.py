@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from janitor.json_forms import forms, plain
+from janitor.json_forms import forms, plain, pretty_bytes
 
 # everything json.dumps accepts as a leaf, the awkward ones often
 leaves = (st.none() | st.booleans() | st.integers() | st.integers(-(2**70), 2**70)
@@ -59,6 +59,11 @@ def same_outcome(value: Any) -> None:
     except (TypeError, ValueError) as exc:
         got = type(exc)
     assert got == expected
+    try:
+        alone: bytes | type[BaseException] = pretty_bytes(value)  # a report.json line
+    except (TypeError, ValueError) as exc:
+        alone = type(exc)
+    assert alone == (expected if isinstance(expected, type) else expected[1])
 
 
 @settings(max_examples=1500, deadline=None)
