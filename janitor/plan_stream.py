@@ -21,7 +21,7 @@ from itertools import groupby
 from pathlib import Path
 from typing import IO
 
-from janitor import plan_file
+from janitor import json_forms, plan_file
 from janitor.model import Json, ProjectResult
 from janitor.report.data import DETAIL_PROJECTS, ReportTotals, project_detail, project_json, project_summary
 
@@ -29,19 +29,8 @@ from janitor.report.data import DETAIL_PROJECTS, ReportTotals, project_detail, p
 _PLACEHOLDER = "sha256:" + "0" * 64
 
 
-# json.dumps with these arguments builds an encoder per call; one each, made once, writes the same text.
-_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-_PRETTY = json.JSONEncoder(sort_keys=True, ensure_ascii=False)
-
-
-def _canonical(value: object) -> str:
-    """As plan_file.seal serializes: what the digest covers."""
-    return _CANONICAL.encode(value)
-
-
-def _pretty(value: object) -> str:
-    """An element of a spread list exactly as `model.json_lines` writes it."""
-    return _PRETTY.encode(value)
+_canonical = json_forms.canonical  # as plan_file.seal serializes: what the digest covers
+_pretty = json_forms.pretty  # an element of a spread list exactly as `model.json_lines` writes it
 
 
 def spread_lines(value: Json, spread: str, rows: Iterable[str]) -> Iterator[str]:
@@ -67,8 +56,8 @@ class _Spooled:
     """Where one project's parts are in the spool files, and its report summary."""
 
     summary: Json
-    items: tuple[int, int]    # (offset, length) of its plan item lines
-    pending: tuple[int, int]  # of its plan pending lines
+    items: tuple[int, int]    # (offset, length) of its plan items' block (see _block)
+    pending: tuple[int, int]  # of its plan pending items' block
     report: tuple[int, int]   # of its report.json line
 
     @property
@@ -124,32 +113,34 @@ class PlanSpool:
         self.actions += len(project.removed)
         self.bytes += project.removed_bytes
         self.pending += len(project.pending)
-        items = _rows(prepared[i.id] for i in sorted(project.removed, key=lambda i: (i.resource, i.rule, i.id)))
-        pending = _rows(w.to_json() for w in sorted(project.pending,
-                                                    key=lambda w: (w.item.resource, w.item.rule, w.item.id)))
+        items = _block(prepared[i.id] for i in sorted(project.removed, key=lambda i: (i.resource, i.rule, i.id)))
+        pending = _block(w.to_json() for w in sorted(project.pending,
+                                                     key=lambda w: (w.item.resource, w.item.rule, w.item.id)))
         full = project_json(project, prepared, lists=self._report_lists)
         self.report_totals.add(project)
         if self._keep_soonest and full["pending"]:
             self.soonest_pending = sorted([*self.soonest_pending, *full["pending"]], key=soonest_first
                                           )[:self._keep_soonest]
-        report = _append(self._report, _pretty(full) + "\n") if self._report_lists else (0, 0)
+        report = _append(self._report, json_forms.pretty_bytes(full) + b"\n") if self._report_lists else (0, 0)
         self.projects.append(_Spooled(project_summary(full), _append(self._items, items),
                                       _append(self._pending, pending), report))
 
-    def _plan_rows(self, pending: bool = False) -> Iterator[tuple[str, str]]:
-        """(canonical, file form) of every item (or pending item), in the plan's order: (project_path,
-        resource, rule, id)."""
+    def _plan_rows(self, pending: bool = False) -> Iterator[tuple[bytes, bytes]]:
+        """The canonical forms and the file forms of every item (or pending item), in the plan's order:
+        (project_path, resource, rule, id); per project path, one row a line (see _block)."""
         spool = self._pending if pending else self._items
         by_path = sorted(self.projects, key=lambda s: str(s.summary["path"]))
         for _, group in groupby(by_path, key=lambda s: str(s.summary["path"])):
-            # split on "\n" only: str.splitlines() would also cut at U+0085 or U+2028 inside a name
-            parts = [_read(spool, s.pending if pending else s.items).decode("utf-8").split("\n")[:-1]
-                     for s in group]
-            lines = parts[0] if len(parts) == 1 else sorted(
-                (line for part in parts for line in part), key=_item_order)  # two projects, one path
-            for line in lines:
-                canonical, pretty = line.split("\t")
-                yield canonical, pretty
+            blocks = [_split_block(block) for s in group
+                      if (block := _read(spool, s.pending if pending else s.items))]
+            if len(blocks) == 1:
+                yield blocks[0]
+            elif blocks:  # two projects, one path: their rows merged in item order
+                # split on "\n" only: str.splitlines() would also cut at U+0085 or U+2028 inside a name
+                rows = sorted((row for canonical, pretty in blocks
+                               for row in zip(canonical.split(b"\n"), pretty.split(b"\n"), strict=True)),
+                              key=lambda row: _item_order(row[0]))
+                yield b"\n".join(c for c, _ in rows), b"\n".join(p for _, p in rows)
 
     def plan_head(self, *, gitlab_url: str, created_at: datetime, policy_digest: str, inventory_digest: str,
                   scope_lock: str | None, grace: Json, notify: Json, state_digest: str | None) -> Json:
@@ -172,10 +163,10 @@ class PlanSpool:
         tmp = target.with_name(f".{target.name}.partial")
         self._partial = (tmp, target)  # removed by close() unless published
 
-        def seal(text: str) -> None:
-            digest.update(text.encode("utf-8", "surrogatepass"))
+        def seal(text: str | bytes) -> None:
+            digest.update(text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text)
 
-        def pieces() -> Iterator[str]:
+        def pieces() -> Iterator[str | bytes]:
             """`model.json_lines(plan, spread="items")`, the sealed part fed to the digest on the way: the
             items one per line, the pending items on one line as json.dumps writes a list."""
             body: Json = {**head, "digest": _PLACEHOLDER, "items": None, "pending": None}
@@ -192,11 +183,12 @@ class PlanSpool:
                 if key in ("items", "pending"):
                     spread = key == "items"
                     opening, between, closing = ("[\n  ", ",\n  ", "\n ]") if spread else ("[", ", ", "]")
+                    first, then = opening.encode(), between.encode()
                     empty = True
                     yield f"{json.dumps(key)}: "
-                    for canonical, pretty in self._plan_rows(pending=not spread):
-                        seal(("[" if empty else ",") + canonical)
-                        yield (opening if empty else between) + pretty
+                    for canonical, pretty in self._plan_rows(pending=not spread):  # a project path's
+                        seal((b"[" if empty else b",") + canonical.replace(b"\n", b","))
+                        yield (first if empty else then) + pretty.replace(b"\n", then)
                         empty = False
                     seal("[]" if empty else "]")
                     yield "[]" if empty else closing
@@ -210,8 +202,8 @@ class PlanSpool:
             written = 0
             at = -1
             for piece in pieces():
-                data = piece.encode("utf-8")
-                if at < 0 and _PLACEHOLDER in piece:  # the digest's line comes before any item
+                data = piece.encode("utf-8") if isinstance(piece, str) else piece
+                if at < 0 and isinstance(piece, str) and _PLACEHOLDER in piece:  # before any item
                     at = written + data.index(_PLACEHOLDER.encode("ascii"))
                 handle.write(data)
                 written += len(data)
@@ -269,21 +261,32 @@ def soonest_first(pending: Json) -> tuple[str, str, str]:
     return (str(pending["due"]), str(pending["project_path"]), str(pending["id"]))
 
 
-def _rows(values: Iterable[Json]) -> str:
-    """Plan lines: each value's canonical form (what the digest covers) TAB its form in the file; JSON
-    escapes every control character inside strings, so neither form holds a raw tab or newline."""
-    return "".join(f"{_canonical(value)}\t{_pretty(value)}\n" for value in values)
+def _block(values: Iterable[Json]) -> bytes:
+    """A project's plan rows as spooled, in UTF-8: their canonical forms (what the digest covers) one a
+    line, a tab, then their forms in the file one a line (nothing for no rows). JSON escapes every control
+    character inside strings and no byte of a multi-byte character is a tab or newline, so a newline only
+    ever separates two rows and the one tab the two blocks."""
+    rows = [json_forms.forms(value) for value in values]
+    if not rows:
+        return b""
+    return b"\n".join([canonical for canonical, _ in rows]) + b"\t" + b"\n".join([pretty for _, pretty in rows])
 
 
-def _item_order(line: str) -> tuple[str, str, str]:
-    item = json.loads(line.split("\t", 1)[0])
+def _split_block(block: bytes) -> tuple[bytes, bytes]:
+    """A _block's (canonical forms, file forms)."""
+    canonical, pretty = block.split(b"\t")
+    return canonical, pretty
+
+
+def _item_order(canonical: bytes) -> tuple[str, str, str]:
+    item = json.loads(canonical)
     return (item["resource"], item["rule"], item["id"])
 
 
-def _append(handle: IO[bytes], text: str) -> tuple[int, int]:
+def _append(handle: IO[bytes], text: str | bytes) -> tuple[int, int]:
     handle.seek(0, os.SEEK_END)
     at = handle.tell()
-    data = text.encode("utf-8")
+    data = text.encode("utf-8") if isinstance(text, str) else text
     handle.write(data)
     return at, len(data)
 

@@ -149,25 +149,36 @@ def _evaluate_project(policy: Policy, entry: Json, project: ProjectResult, resul
 def _decide(kind: ResourceKind, effective: EffectiveRule, candidates: list[Candidate],
             now: datetime) -> Iterable[tuple[Candidate, Kept | None]]:
     rule = effective.rule
-    kept_by_keep = _kept_by_latest(kind, effective, [c for c in candidates if not c.protected])
-    for candidate in sorted(candidates, key=lambda c: c.key):
-        def kept(category: str, reason: str, c: Candidate = candidate) -> Kept:
-            return Kept(rule.name, rule.resource, c.title, c.bytes, category, reason)
+    checks = effective.checks
 
+    def kept(c: Candidate, category: str, reason: str) -> Kept:
+        return Kept(rule.name, rule.resource, c.title, c.bytes, category, reason)
+
+    kept_by_keep = _kept_by_latest(kind, effective, [c for c in candidates if not c.protected])
+    for candidate in sorted(candidates, key=_by_key):
         if candidate.protected:
-            yield candidate, kept(KEPT_PROTECTED, candidate.protected)
+            yield candidate, kept(candidate, KEPT_PROTECTED, candidate.protected)
             continue
-        failed = next((why for check in effective.checks if (why := check(candidate, now))), None)
+        failed = None
+        for check in checks:  # the first condition that does not hold says why
+            failed = check(candidate, now)
+            if failed:
+                break
         if failed:
-            yield candidate, kept(KEPT_NOT_MATCHED, failed)
+            yield candidate, kept(candidate, KEPT_NOT_MATCHED, failed)
             continue
         if effective.keep_names and effective.keep_names.explain(str(candidate.attrs.get("name"))) is None:
-            yield candidate, kept(KEPT_BY_KEEP, f"name is in keep.names {list(effective.keep_names.include)}")
+            names = list(effective.keep_names.include)
+            yield candidate, kept(candidate, KEPT_BY_KEEP, f"name is in keep.names {names}")
             continue
         if candidate.key in kept_by_keep:
-            yield candidate, kept(KEPT_BY_KEEP, kept_by_keep[candidate.key])
+            yield candidate, kept(candidate, KEPT_BY_KEEP, kept_by_keep[candidate.key])
             continue
         yield candidate, None
+
+
+def _by_key(candidate: Candidate) -> str:
+    return candidate.key
 
 
 def _kept_by_latest(kind: ResourceKind, effective: EffectiveRule, candidates: list[Candidate]) -> dict[str, str]:
@@ -178,7 +189,7 @@ def _kept_by_latest(kind: ResourceKind, effective: EffectiveRule, candidates: li
     spec = kind.per[per_name]
     groups: dict[tuple[str, ...], dict[str, list[Candidate]]] = defaultdict(lambda: defaultdict(list))
     for c in candidates:
-        group = tuple(str(c.attrs.get(a)) for a in spec.group)
+        group = tuple([str(c.attrs.get(a)) for a in spec.group])
         unit = str(c.attrs.get(spec.unit)) if spec.unit else c.key
         groups[group][unit].append(c)
     kept: dict[str, str] = {}
@@ -191,9 +202,10 @@ def _kept_by_latest(kind: ResourceKind, effective: EffectiveRule, candidates: li
 
         ranked = sorted(units.items(), key=newest, reverse=True)
         label = ", ".join(f"{a} {v!r}" for a, v in zip(spec.group, group, strict=True)) or "the project"
+        reason = f"among the newest {effective.keep_latest} per {per_name} ({label})"
         for _, members in ranked[: effective.keep_latest]:
             for c in members:
-                kept[c.key] = f"among the newest {effective.keep_latest} per {per_name} ({label})"
+                kept[c.key] = reason
     return kept
 
 

@@ -66,13 +66,26 @@ def removable_bytes(job: Json, action: str) -> int:
     return total
 
 
-def fingerprint(job: Json) -> dict[str, Any]:
+def _artifact_bytes(job: Json) -> tuple[int, int]:
+    """(removable_bytes(job, "erase"), removable_bytes(job, "delete")) in one pass, for a job of a checked
+    inventory (sizes are integers or null there; an API's answer goes through removable_bytes)."""
+    everything = log = 0
+    for artifact in job.get("artifacts") or ():
+        size = int(artifact.get("size") or 0)
+        everything += size
+        if artifact.get("file_type") == "trace":
+            log += size
+    return everything, everything - log
+
+
+def fingerprint(job: Json, artifacts_bytes: int | None = None) -> dict[str, Any]:
+    """`artifacts_bytes`: removable_bytes(job, "erase"), when the caller has it already."""
     pipeline = job.get("pipeline") or {}
     return {
         "status": job.get("status"),
         "finished_at": job.get("finished_at"),
         "pipeline_id": pipeline.get("id"),
-        "artifacts_bytes": removable_bytes(job, "erase"),
+        "artifacts_bytes": removable_bytes(job, "erase") if artifacts_bytes is None else artifacts_bytes,
     }
 
 
@@ -114,7 +127,8 @@ class JobArtifacts(ResourceKind):
     def candidates(self, project: Json, action: str) -> Iterator[Candidate]:
         latest = latest_successful_per_ref(project)
         for job in project.get("_jobs") or []:
-            size = removable_bytes(job, action)
+            everything, without_log = _artifact_bytes(job)
+            size = everything if action == "erase" else without_log
             if size <= 0 or job.get("erased_at"):
                 continue
             pipeline = job.get("pipeline") or {}
@@ -124,7 +138,7 @@ class JobArtifacts(ResourceKind):
                 key=f"job:{job['id']}",
                 title=f"job {job['id']} {job.get('name', '')} ({ref}, pipeline {pipeline_id})",
                 target={"job_id": job["id"]},
-                fingerprint=fingerprint(job),
+                fingerprint=fingerprint(job, everything),
                 age_at=parse_time(job.get("finished_at")),
                 bytes=size,
                 attrs={"ref": ref, "name": job.get("name"), "status": job.get("status"),
