@@ -50,7 +50,8 @@ def rows(report: dict[str, Any]) -> list[Row]:
                          f"{_n(j['client_cpu_ms_per_page'], 2)} ms/page (python-gitlab alone "
                          f"{_n(floor.get('cpu_ms_per_page'), 2)} in one thread, with stdlib json "
                          f"{_n(floor.get('stdlib_json_cpu_ms_per_page'), 2)}; "
-                         f"{_n(floor.get('busy_cpu_ms_per_page'), 2)} with {floor.get('busy_threads')} threads); peak RSS summed over processes "
+                         f"{_n(floor.get('busy_cpu_ms_per_page'), 2)} with {floor.get('busy_threads')} threads); "
+                         f"peak RSS summed over processes "
                          f"{j['peak_rss_sum_mib']:.0f} MiB; {j['throttled']} x 429; inventory {j['inventory_mib']} "
                          f"MiB; {_server(j)}"))
         out.append([label, "janitor plan", "0", "", "", _n(j["plan_wall_s"], 1), "", _n(j["plan_peak_rss_mib"], 1),
