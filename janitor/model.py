@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+from janitor import json_forms
 from janitor.inventory_check import ShapeError, list_of, obj, parse_iso_time, positive_id, req, scalar, show, size, text
 
 if TYPE_CHECKING:
@@ -36,10 +37,10 @@ def json_lines(value: Json, spread: str) -> Iterator[str]:
         if key == spread and isinstance(rows, list) and rows:
             yield f"{json.dumps(key)}: [\n  "
             for number, row in enumerate(rows):
-                yield (",\n  " if number else "") + json.dumps(row, sort_keys=True, ensure_ascii=False)
+                yield (",\n  " if number else "") + json_forms.pretty(row)
             yield "\n ]"
         else:
-            yield f"{json.dumps(key)}: {json.dumps(rows, sort_keys=True, ensure_ascii=False)}"
+            yield f"{json.dumps(key)}: {json_forms.pretty(rows)}"
     yield "\n}\n"
 
 

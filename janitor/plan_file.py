@@ -7,7 +7,6 @@ changed item, URL or date is caught. Its time is the inventory's: the same input
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -16,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from janitor import __version__
+from janitor import __version__, json_forms
 from janitor.errors import PlanFileError, SafetyRefusal
 from janitor.inventory_check import (
     JsonProblem,
@@ -42,7 +41,7 @@ VERSION = 1
 
 
 def seal(body: Json) -> str:
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    canonical = json_forms.canonical(body)  # the standard library's encoder, never the fast path
     # surrogatepass: a hostile plan may hold a lone surrogate ("\\ud800"); its digest simply won't match
     return "sha256:" + hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta, timezone
 from itertools import count
 from typing import Any, NamedTuple
 
+from janitor import json_forms
 from janitor.model import Json, format_time
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -44,7 +45,7 @@ class Entry:
 
 def entry_line(entry: Entry) -> str:
     """The entry's line in the state file (`model.json_lines`' form of a spread list's element)."""
-    return json.dumps(entry.to_json(), sort_keys=True, ensure_ascii=False)
+    return json_forms.pretty(entry.to_json())
 
 
 def canonical_fingerprint(fingerprint: Mapping[str, Any]) -> str:
