@@ -76,6 +76,15 @@ def _floor_s(stats: dict[str, Any], per_minute: int, jobs_per_minute: int | None
     return floor
 
 
+def _no_project_policy(work: Path) -> Path:
+    """The bench policy with every project excluded: collect lists the projects and keeps none."""
+    text = POLICY.read_text(encoding="utf-8")
+    assert "  all: true\n" in text, "bench/policy.yml's scope changed"
+    path = work / "policy-no-project.yml"
+    path.write_text(text.replace("  all: true\n", '  all: true\n  exclude: ["**"]\n', 1), encoding="utf-8")
+    return path
+
+
 def _janitor(*args: str) -> list[str]:
     return [PY, "-m", "janitor", *args]
 
@@ -110,6 +119,15 @@ def measure(scale: Scale, settings: Settings, note: Any = print) -> dict[str, An
         collected = _figures(child, stats)
         in_flight = settings.concurrency or DEFAULT_CONCURRENCY
         floor = collected["requests"] * settings.latency / in_flight
+        # The same command over a scope that excludes every project: start-up (imports, token and version
+        # checks, forking the workers) and the project listing, the CPU a run spends whatever its jobs.
+        # What is left of the CPU, per page of jobs, is the cost the per-page target is about.
+        startup, _ = _run(sim, _janitor("collect", "--policy", str(_no_project_policy(work)), "--out",
+                                        str(work / "inventory-startup"), *concurrency, *workers), env, settings)
+        pages = collected["job_pages"]
+        collected.update(startup_cpu_s=round(startup.cpu_s, 3), startup_wall_s=round(startup.wall_s, 3),
+                         client_cpu_ms_per_page_beyond_startup=round(1000 * max(0.0, child.cpu_s - startup.cpu_s)
+                                                                     / pages, 3) if pages else None)
         collected.update(in_flight=in_flight, latency_floor_s=round(floor, 3),
                          wall_over_latency_floor=round(child.wall_s / floor, 3) if floor else None,
                          requests_over_minimum=round(collected["requests"] / result["minimum"]["minimum"], 4),

@@ -52,6 +52,9 @@ def test_smallest_scale_reports_every_figure_within_the_request_budget(tmp_path:
     assert janitor["latency_floor_s"] > 0 and janitor["wall_over_latency_floor"] > 0
     assert janitor["in_flight"] == 16 and janitor["requests_over_minimum"] == 1.0
     assert janitor["client_cpu_ms_per_page"] > 0 and janitor["job_pages"] == minimum["job_pages"]
+    # start-up measured by a run over no project, and what is left per page
+    assert janitor["startup_cpu_s"] > 0 and janitor["startup_wall_s"] > 0
+    assert 0 <= janitor["client_cpu_ms_per_page_beyond_startup"] <= janitor["client_cpu_ms_per_page"]
     floor = janitor["python_gitlab_floor"]
     assert floor["pages"] > 0 and floor["cpu_ms_per_page"] > 0 and floor["stdlib_json_cpu_ms_per_page"] > 0
     assert floor["busy_pages"] > 0 and floor["busy_cpu_ms_per_page"] > 0 and floor["busy_threads"] == 16
@@ -65,12 +68,17 @@ def test_smallest_scale_reports_every_figure_within_the_request_budget(tmp_path:
         "plan peak RSS at 40 projects", "plan peak RSS at 40 projects over 20", "plan time at 40 projects over 20",
         "plan peak RSS at 40 projects with --state", "plan peak RSS at 40 projects with --state over 20",
         "plan time at 40 projects with --state over 20"}
+    # every target is judged, except the per-page CPU at 100 projects, where start-up is most of the run
+    unjudged = [c["target"] for c in report["targets"] if c["holds"] is None]
+    assert unjudged == ["janitor CPU per 100-job page, all processes (small)"]
+    assert all(isinstance(c["holds"], bool) for c in report["targets"] if c["holds"] is not None)
+    assert "INFO  janitor CPU per 100-job page, all processes (small): " in done.stdout
     for mode in ("plain", "state"):
         runs = report["plan_memory"][mode]
         assert [r["projects"] for r in runs] == [20, 40]
         assert all(r["peak_rss_mib"] > 0 and r["wall_s"] > 0 and r["actions"] + r["pending"] > 0 for r in runs)
     assert all(r["pending"] > 0 for r in report["plan_memory"]["state"])  # the grace rule holds items back
     assert "| janitor collect |" in markdown.read_text(encoding="utf-8")
-    for shown in ("janitor collect", "ms CPU/request", "KB/page", "latency floor", "ms/page", "python-gitlab alone",
-                  "peak RSS summed over processes", "byte-identical", "x latency"):
+    for shown in ("janitor collect", "ms CPU/request", "KB/page", "latency floor", "ms/page", "beyond its start-up of",
+                  "python-gitlab alone", "peak RSS summed over processes", "byte-identical", "x latency"):
         assert shown in done.stdout, shown
