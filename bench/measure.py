@@ -39,6 +39,7 @@ class Settings:
     workers: int | None
     timeout_s: float
     workdir: Path
+    collect_runs: int = 1
 
 
 def _run(sim: SimulatorProcess, argv: list[str], env: dict[str, str], settings: Settings) -> tuple[ChildRun,
@@ -112,11 +113,22 @@ def measure(scale: Scale, settings: Settings, note: Any = print) -> dict[str, An
                                                      3) if settings.latency else None
         result["baseline_collect"] = baseline
 
-        note(f"[{scale.name}] janitor collect + plan")
-        inventory, plan = work / "inventory", work / "plan.json"
-        child, stats = _run(sim, _janitor("collect", "--policy", str(POLICY), "--out", str(inventory),
-                                          *concurrency, *workers), env, settings)
+        note(f"[{scale.name}] janitor collect x {settings.collect_runs} + plan")
+        runs = []
+        for attempt in range(settings.collect_runs):
+            target = work / f"inventory-{attempt + 1}"
+            child, stats = _run(sim, _janitor("collect", "--policy", str(POLICY), "--out", str(target),
+                                              *concurrency, *workers), env, settings)
+            runs.append((child, stats, target))
+        # The run of median CPU, whole: its wall, CPU, memory and requests are the figures, its inventory is
+        # planned. Every run's CPU per page and wall are kept next to it.
+        child, stats, inventory = sorted(runs, key=lambda run: run[0].cpu_s)[len(runs) // 2]
         collected = _figures(child, stats)
+        collected["runs"] = [{"client_cpu_s": round(c.cpu_s, 3), "wall_s": round(c.wall_s, 3),
+                              "requests": int(st["requests"]), "throttled": st["throttled"],
+                              "client_cpu_ms_per_page": _figures(c, st)["client_cpu_ms_per_page"]}
+                             for c, st, _ in runs]
+        plan = work / "plan.json"
         in_flight = settings.concurrency or DEFAULT_CONCURRENCY
         floor = collected["requests"] * settings.latency / in_flight
         # The same command over a scope that excludes every project: start-up (imports, token and version
@@ -130,7 +142,9 @@ def measure(scale: Scale, settings: Settings, note: Any = print) -> dict[str, An
                                                                      / pages, 3) if pages else None)
         collected.update(in_flight=in_flight, latency_floor_s=round(floor, 3),
                          wall_over_latency_floor=round(child.wall_s / floor, 3) if floor else None,
-                         requests_over_minimum=round(collected["requests"] / result["minimum"]["minimum"], 4),
+                         # every run, not only the reported one, must keep to the minimum
+                         requests_over_minimum=round(max(r["requests"] for r in collected["runs"])
+                                                     / result["minimum"]["minimum"], 4),
                          workers=settings.workers)
         child, _ = _run(sim, _janitor("plan", "--policy", str(POLICY), "--inventory", str(inventory),
                                       "--out", str(plan)), env, settings)

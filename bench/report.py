@@ -31,6 +31,15 @@ def _server(f: dict[str, Any]) -> str:
             f"{_n(size / 1024 if size else None, 1)} KB/page")
 
 
+def _runs(j: dict[str, Any]) -> str:
+    """Every collect of the scale: the reported one is the run of median CPU."""
+    runs = j.get("runs") or []
+    if len(runs) < 2:
+        return "one run"
+    each = " / ".join(f"{_n(r['client_cpu_ms_per_page'], 2)} ms/page in {r['wall_s']:.1f}s" for r in runs)
+    return f"median of {len(runs)} runs by CPU, each {each}"
+
+
 def rows(report: dict[str, Any]) -> list[Row]:
     out: list[Row] = []
     for s in report["scales"]:
@@ -49,7 +58,7 @@ def rows(report: dict[str, Any]) -> list[Row]:
                          f"requests/minimum {j['requests_over_minimum']:.3f}; janitor CPU "
                          f"{_n(j['client_cpu_ms_per_page'], 2)} ms/page, "
                          f"{_n(j.get('client_cpu_ms_per_page_beyond_startup'), 2)} beyond its start-up of "
-                         f"{_n(j.get('startup_cpu_s'), 2)} s (python-gitlab alone "
+                         f"{_n(j.get('startup_cpu_s'), 2)} s; {_runs(j)} (python-gitlab alone "
                          f"{_n(floor.get('cpu_ms_per_page'), 2)} in one thread, with stdlib json "
                          f"{_n(floor.get('stdlib_json_cpu_ms_per_page'), 2)}; "
                          f"{_n(floor.get('busy_cpu_ms_per_page'), 2)} with {floor.get('busy_threads')} threads); "

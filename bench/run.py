@@ -45,6 +45,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--rate-limited-apply-items", type=int, default=1_000)
     parser.add_argument("--concurrency", type=int, help="passed to janitor collect/apply (default: theirs)")
     parser.add_argument("--workers", type=int, help="passed to janitor collect (default: its own, the usable CPUs)")
+    parser.add_argument("--collect-runs", type=int, default=3,
+                        help="janitor collects per scale: the one of median CPU is reported, every run's CPU and "
+                             "wall are shown (a single run moves with the host's speed from minute to minute)")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds any one measured process may take")
     parser.add_argument("--workdir", type=Path, help="where inventories and plans go (default: a temp dir)")
     parser.add_argument("--plan-memory", default="",
@@ -81,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
                                 rate_limited=name in args.rate_limited_names,
                                 rate_limited_apply_items=args.rate_limited_apply_items,
                                 concurrency=args.concurrency, workers=args.workers, timeout_s=args.timeout,
+                                collect_runs=max(1, args.collect_runs),
                                 workdir=workdir)
             results.append(measure(SCALES[name], settings, note=lambda text: print(text, file=sys.stderr,
                                                                                     flush=True)))

@@ -52,6 +52,11 @@ def test_smallest_scale_reports_every_figure_within_the_request_budget(tmp_path:
     assert janitor["latency_floor_s"] > 0 and janitor["wall_over_latency_floor"] > 0
     assert janitor["in_flight"] == 16 and janitor["requests_over_minimum"] == 1.0
     assert janitor["client_cpu_ms_per_page"] > 0 and janitor["job_pages"] == minimum["job_pages"]
+    # three collects, the one of median CPU reported whole; each kept to the minimum
+    runs = janitor["runs"]
+    assert len(runs) == 3 and all(r["requests"] == minimum["minimum"] and r["throttled"] == 0 for r in runs)
+    assert sorted(r["client_cpu_ms_per_page"] for r in runs)[1] == janitor["client_cpu_ms_per_page"]
+    assert "median of 3 runs by CPU" in done.stdout
     # start-up measured by a run over no project, and what is left per page
     assert janitor["startup_cpu_s"] > 0 and janitor["startup_wall_s"] > 0
     assert 0 <= janitor["client_cpu_ms_per_page_beyond_startup"] <= janitor["client_cpu_ms_per_page"]
