@@ -126,7 +126,8 @@ def measure(scale: Scale, settings: Settings, note: Any = print) -> dict[str, An
         collected = _figures(child, stats)
         collected["runs"] = [{"client_cpu_s": round(c.cpu_s, 3), "wall_s": round(c.wall_s, 3),
                               "requests": int(st["requests"]), "throttled": st["throttled"],
-                              "client_cpu_ms_per_page": _figures(c, st)["client_cpu_ms_per_page"]}
+                              "client_cpu_ms_per_page": _figures(c, st)["client_cpu_ms_per_page"],
+                              "server_cpu_ms_per_request": _figures(c, st)["server_cpu_ms_per_request"]}
                              for c, st, _ in runs]
         plan = work / "plan.json"
         in_flight = settings.concurrency or DEFAULT_CONCURRENCY

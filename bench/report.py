@@ -36,7 +36,8 @@ def _runs(j: dict[str, Any]) -> str:
     runs = j.get("runs") or []
     if len(runs) < 2:
         return "one run"
-    each = " / ".join(f"{_n(r['client_cpu_ms_per_page'], 2)} ms/page in {r['wall_s']:.1f}s" for r in runs)
+    each = " / ".join(f"{_n(r['client_cpu_ms_per_page'], 2)} ms/page in {r['wall_s']:.1f}s (server "
+                      f"{_n(r.get('server_cpu_ms_per_request'), 2)} ms/request)" for r in runs)
     return f"median of {len(runs)} runs by CPU, each {each}"
 
 
