@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from janitor.planner import Evaluation, check_limits, evaluate_projects, new_eva
 from janitor.policy import load_policy
 from janitor.policy.model import Policy, scope_lock_violations
 from janitor.report import report_data, write_reports
-from janitor.state import read_state, state_json
+from janitor.state import StateError, read_state, state_json
 from janitor.urls import normalize_url
 
 if TYPE_CHECKING:
@@ -76,7 +77,14 @@ def run_plan(options: PlanOptions, env: dict[str, str], warn: Callable[[str], No
         if previous is not None:
             stack.callback(previous.close)
         clock = stack.enter_context(GraceClock(policy, previous, now))
-        return _plan(options, policy, inventory, url, clock, warn)
+        try:
+            return _plan(options, policy, inventory, url, clock, warn)
+        except sqlite3.Error as exc:
+            # the grace rules' stores (janitor.state_store) live in the temporary directory: full, or gone
+            raise StateError(f"plan could not keep the grace periods' entries in the temporary directory: {exc}.",
+                             "Free space there (SQLITE_TMPDIR, else TMPDIR, else /var/tmp or /tmp), or point "
+                             "TMPDIR at a disk with room, then plan again. No plan was written and the previous "
+                             "state is as it was.") from None
 
 
 def _plan(options: PlanOptions, policy: Policy, inventory: Inventory, url: str, clock: GraceClock,

@@ -269,3 +269,56 @@ def test_ctrl_c_during_plan_with_a_state_leaves_no_temporary_file_and_the_old_st
     assert not list(out.glob(".*.partial"))
     if running.returncode != 0:
         assert (out / "state.json").read_bytes() == before and not (out / "plan.json").exists(), err
+
+
+# The stores' temporary database capped at 16 pages (SQLite's own limit, PRAGMA max_page_count): past it,
+# SQLite fails as on a full disk ("database or disk is full"), wherever the store is written.
+_FULL_TEMP_DIR = """
+import sys
+import janitor.state_store
+janitor.state_store._CACHE = "PRAGMA max_page_count = 16"
+from janitor.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_a_full_temporary_directory_is_a_clear_error_and_writes_nothing(tmp_path: Path) -> None:
+    """Whether the previous state cannot be indexed, or the new entries cannot be kept mid-plan, plan says
+    so in one paragraph (not as a bug), writes no plan and leaves the previous state and no temporary file."""
+    inventory = tmp_path / "inv"
+    writer = InventoryWriter(inventory, format_time(NOW), {"gitlab_url": URL})
+    for number in range(1, 201):
+        writer.add_project({"id": number, "path_with_namespace": f"acme/p{number}", "_pipelines": [],
+                            "_jobs": [{"id": number * 100 + n, "status": "success", "ref": f"r{n}",
+                                       "finished_at": format_time(NOW - timedelta(days=90)),
+                                       "artifacts": [{"file_type": "archive", "size": 10}]} for n in range(40)]})
+    writer.commit()
+    policy = tmp_path / "policy.yml"
+    policy.write_text(_GRACE_POLICY, encoding="utf-8")
+    out = tmp_path / "out"
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    env = {**os.environ, "TMPDIR": str(temp), "SQLITE_TMPDIR": str(temp)}
+    args = ["plan", "--policy", str(policy), "--inventory", str(inventory), "--out", str(out / "plan.json"),
+            "--report-dir", str(out), "--state", str(out / "state.json")]
+
+    def full(stage: str) -> str:
+        done = subprocess.run([sys.executable, "-c", _FULL_TEMP_DIR, *args], capture_output=True, text=True,
+                              check=False, env=env)
+        assert done.returncode == 1, (stage, done.stdout, done.stderr)
+        assert "database or disk is full" in done.stderr and "TMPDIR" in done.stderr, (stage, done.stderr)
+        assert "internal error" not in done.stderr and "Traceback" not in done.stderr, (stage, done.stderr)
+        assert not (out / "plan.json").exists() and not list(out.glob(".*.partial")), stage
+        assert list(temp.iterdir()) == [], stage
+        return done.stderr
+
+    # the first run: no previous state, the new entries do not fit while planning
+    said = full("first run")
+    assert "grace periods' entries" in said and not (out / "state.json").exists()
+    # a later run: the previous state (24,000 pending entries) cannot be indexed
+    subprocess.run([sys.executable, "-m", "janitor", *args], capture_output=True, check=True, env=env)
+    before = (out / "state.json").read_bytes()
+    (out / "plan.json").unlink()
+    said = full("with a previous state")
+    assert "cannot be indexed in the temporary directory" in said
+    assert (out / "state.json").read_bytes() == before
