@@ -236,15 +236,12 @@ rules:
 """
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("after", [0.8, 1.6, 2.4])
-def test_ctrl_c_during_plan_with_a_state_leaves_no_temporary_file_and_the_old_state(tmp_path: Path,
-                                                                                     after: float) -> None:
-    """Interrupted wherever it is (reading the state, planning, writing), `plan --state` leaves nothing in
-    the temporary directory, no partial plan or state, and the previous state as it was."""
+def _grace_plan_setup(tmp_path: Path, projects: int) -> tuple[Path, Path, list[str], dict[str, str]]:
+    """An inventory of `projects` projects of 40 old jobs each, the grace policy, and `plan --state`'s
+    arguments and environment with a temporary directory of its own: (out, temp, args, env)."""
     inventory = tmp_path / "inv"
     writer = InventoryWriter(inventory, format_time(NOW), {"gitlab_url": URL})
-    for number in range(1, 601):  # past the stores' 2 MiB caches: their files are on disk
+    for number in range(1, projects + 1):
         writer.add_project({"id": number, "path_with_namespace": f"acme/p{number}", "_pipelines": [],
                             "_jobs": [{"id": number * 100 + n, "status": "success", "ref": f"r{n}",
                                        "finished_at": format_time(NOW - timedelta(days=90)),
@@ -252,12 +249,21 @@ def test_ctrl_c_during_plan_with_a_state_leaves_no_temporary_file_and_the_old_st
     writer.commit()
     policy = tmp_path / "policy.yml"
     policy.write_text(_GRACE_POLICY, encoding="utf-8")
-    out = tmp_path / "out"
-    command = [sys.executable, "-m", "janitor", "plan", "--policy", str(policy), "--inventory", str(inventory),
-               "--out", str(out / "plan.json"), "--report-dir", str(out), "--state", str(out / "state.json")]
-    temp = tmp_path / "tmp"
+    out, temp = tmp_path / "out", tmp_path / "tmp"
     temp.mkdir()
-    env = {**os.environ, "TMPDIR": str(temp), "SQLITE_TMPDIR": str(temp)}
+    args = ["plan", "--policy", str(policy), "--inventory", str(inventory), "--out", str(out / "plan.json"),
+            "--report-dir", str(out), "--state", str(out / "state.json")]
+    return out, temp, args, {**os.environ, "TMPDIR": str(temp), "SQLITE_TMPDIR": str(temp)}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("after", [0.8, 1.6, 2.4])
+def test_ctrl_c_during_plan_with_a_state_leaves_no_temporary_file_and_the_old_state(tmp_path: Path,
+                                                                                     after: float) -> None:
+    """Interrupted wherever it is (reading the state, planning, writing), `plan --state` leaves nothing in
+    the temporary directory, no partial plan or state, and the previous state as it was."""
+    out, temp, args, env = _grace_plan_setup(tmp_path, 600)  # past the stores' 2 MiB caches: files on disk
+    command = [sys.executable, "-m", "janitor", *args]
     subprocess.run(command, capture_output=True, check=True, env=env)  # the previous run's state
     before = (out / "state.json").read_bytes()
     (out / "plan.json").unlink()
@@ -285,22 +291,7 @@ sys.exit(main(sys.argv[1:]))
 def test_a_full_temporary_directory_is_a_clear_error_and_writes_nothing(tmp_path: Path) -> None:
     """Whether the previous state cannot be indexed, or the new entries cannot be kept mid-plan, plan says
     so in one paragraph (not as a bug), writes no plan and leaves the previous state and no temporary file."""
-    inventory = tmp_path / "inv"
-    writer = InventoryWriter(inventory, format_time(NOW), {"gitlab_url": URL})
-    for number in range(1, 201):
-        writer.add_project({"id": number, "path_with_namespace": f"acme/p{number}", "_pipelines": [],
-                            "_jobs": [{"id": number * 100 + n, "status": "success", "ref": f"r{n}",
-                                       "finished_at": format_time(NOW - timedelta(days=90)),
-                                       "artifacts": [{"file_type": "archive", "size": 10}]} for n in range(40)]})
-    writer.commit()
-    policy = tmp_path / "policy.yml"
-    policy.write_text(_GRACE_POLICY, encoding="utf-8")
-    out = tmp_path / "out"
-    temp = tmp_path / "tmp"
-    temp.mkdir()
-    env = {**os.environ, "TMPDIR": str(temp), "SQLITE_TMPDIR": str(temp)}
-    args = ["plan", "--policy", str(policy), "--inventory", str(inventory), "--out", str(out / "plan.json"),
-            "--report-dir", str(out), "--state", str(out / "state.json")]
+    out, temp, args, env = _grace_plan_setup(tmp_path, 200)
 
     def full(stage: str) -> str:
         done = subprocess.run([sys.executable, "-c", _FULL_TEMP_DIR, *args], capture_output=True, text=True,
