@@ -68,6 +68,14 @@ def _figures(child: ChildRun, stats: dict[str, Any]) -> dict[str, Any]:
             "client_cpu_ms_per_page": round(1000 * child.cpu_s / pages, 3) if pages else None}
 
 
+def _run_figures(child: ChildRun, stats: dict[str, Any]) -> dict[str, Any]:
+    """One of a scale's collects, as shown next to the reported one."""
+    figures = _figures(child, stats)
+    return {"client_cpu_s": round(child.cpu_s, 3), "wall_s": round(child.wall_s, 3),
+            **{key: figures[key] for key in ("requests", "throttled", "client_cpu_ms_per_page",
+                                             "server_cpu_ms_per_request")}}
+
+
 def _floor_s(stats: dict[str, Any], per_minute: int, jobs_per_minute: int | None) -> float:
     """The shortest time the limit allows for the requests the server accepted: requests / allowed rate."""
     accepted = int(stats["requests"]) - int(stats["throttled"])
@@ -124,11 +132,7 @@ def measure(scale: Scale, settings: Settings, note: Any = print) -> dict[str, An
         # planned. Every run's CPU per page and wall are kept next to it.
         child, stats, inventory = sorted(runs, key=lambda run: run[0].cpu_s)[len(runs) // 2]
         collected = _figures(child, stats)
-        collected["runs"] = [{"client_cpu_s": round(c.cpu_s, 3), "wall_s": round(c.wall_s, 3),
-                              "requests": int(st["requests"]), "throttled": st["throttled"],
-                              "client_cpu_ms_per_page": _figures(c, st)["client_cpu_ms_per_page"],
-                              "server_cpu_ms_per_request": _figures(c, st)["server_cpu_ms_per_request"]}
-                             for c, st, _ in runs]
+        collected["runs"] = [_run_figures(c, st) for c, st, _ in runs]
         plan = work / "plan.json"
         in_flight = settings.concurrency or DEFAULT_CONCURRENCY
         floor = collected["requests"] * settings.latency / in_flight
